@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from gateway.cli import _serve
+from gateway.cli import _serve, _sim
 from gateway.errors import GatewayError
 
 __all__ = ["app", "main"]
@@ -24,6 +24,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 _serve.register(app)
+_sim.register(app)
 
 
 def main() -> None:
