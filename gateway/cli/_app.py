@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from gateway.cli import _serve, _sim
+from gateway.cli import _account, _keygen, _keys, _serve, _sim
 from gateway.errors import GatewayError
 
 __all__ = ["app", "main"]
@@ -25,6 +25,9 @@ app = typer.Typer(
 )
 _serve.register(app)
 _sim.register(app)
+_account.register(app)
+_keygen.register(app)
+_keys.register(app)
 
 
 def main() -> None:
