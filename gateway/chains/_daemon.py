@@ -84,14 +84,15 @@ def ensure_node(home: Path, name: str, module: str, idle_seconds: float = 900.0)
         if url is not None:
             return url
         (state_dir / "node.json").unlink(missing_ok=True)
-        log = open(state_dir / "node.log", "ab")  # noqa: SIM115 - handed to the child
-        with log:
-            subprocess.Popen(
-                [sys.executable, "-m", module, "--state-dir", str(state_dir),
-                 "--idle-seconds", str(idle_seconds)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                start_new_session=True, close_fds=True,
-            )
+        # Started through a shell that exits at once, so the node is re-parented and never
+        # becomes a zombie of a long-lived caller (the server) that does not wait for it.
+        argv = [sys.executable, "-m", module, "--state-dir", str(state_dir),
+                "--idle-seconds", str(idle_seconds)]
+        subprocess.run(
+            ["/bin/sh", "-c", 'exec "$@" </dev/null >>"$LOG" 2>&1 &', "sh", *argv],
+            env={**os.environ, "LOG": str(state_dir / "node.log")},
+            check=True, start_new_session=True,
+        )
         deadline = time.monotonic() + _START_TIMEOUT
         while time.monotonic() < deadline:
             url = running_node(home, name)
@@ -113,5 +114,7 @@ def stop_node(home: Path, name: str) -> bool:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
     while _alive(pid) and time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # a node this process started itself
         time.sleep(0.05)
     return True
