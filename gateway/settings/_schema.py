@@ -176,7 +176,12 @@ class SettlementSettings(_Section):
 
 
 class McpServerSettings(_Section):
-    """An upstream MCP server: stdio (command) or Streamable HTTP (url)."""
+    """An upstream MCP server: stdio (command) or Streamable HTTP (url).
+
+    ``tools`` is a glob allowlist of the server's own tool names (empty: all). ``prices`` and
+    ``prices_per_kb`` are keyed by the server's own tool names; ``default_price`` and
+    ``price_per_kb`` apply to the others. A result larger than ``max_result_bytes`` is refused.
+    """
 
     name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9_-]+$")]
     command: str | None = None
@@ -188,12 +193,19 @@ class McpServerSettings(_Section):
     prices: dict[str, MicroUsd] = Field(default_factory=dict)
     default_price: MicroUsd = 0
     price_per_kb: MicroUsd = 0
+    prices_per_kb: dict[str, MicroUsd] = Field(default_factory=dict)
+    max_result_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
     timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
+    reconnect_min_seconds: Annotated[float, Field(gt=0)] = 0.5
+    reconnect_max_seconds: Annotated[float, Field(gt=0)] = 30.0
 
     @model_validator(mode="after")
     def _one_transport(self) -> McpServerSettings:
         if (self.command is None) == (self.url is None):
             raise ValueError("an MCP server needs exactly one of 'command' or 'url'")
+        # ``server__tool`` names are split at the first "__", so a name must not contain one.
+        if "__" in self.name:
+            raise ValueError("an MCP server name must not contain '__'")
         return self
 
 
@@ -209,6 +221,11 @@ class AcpAgentSettings(_Section):
     max_sessions: Annotated[int, Field(ge=1)] = 8
     idle_timeout_seconds: Annotated[float, Field(gt=0)] = 600.0
     description: str = ""
+    # How long the agent may take to start (initialize + session/new), to stop after
+    # session/cancel, and how long a client may be gone (no open stream) before its sessions end.
+    startup_timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
+    cancel_grace_seconds: Annotated[float, Field(gt=0)] = 10.0
+    disconnect_grace_seconds: Annotated[float, Field(gt=0)] = 30.0
 
 
 class RemoteSettings(_Section):

@@ -1,0 +1,71 @@
+"""What the MCP face needs from the rest of the gateway, as small Protocols.
+
+The face never builds these services; the composition root injects them (the real verifier,
+the ledger's spending guard, the router), and tests inject doubles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+from gateway.identity import Principal
+
+__all__ = ["Authenticate", "CheckTool", "GatewayTools", "HoldT", "SpendGuard"]
+
+HoldT = TypeVar("HoldT")
+
+Authenticate = Callable[[str | None], Awaitable[Principal]]
+"""``authenticate(authorization_header)``: the caller, or AuthError (401) / Forbidden (403)."""
+
+CheckTool = Callable[[Principal, str], None]
+"""``check_tool(principal, tool_name)``: returns, or raises Forbidden (the token's ``tools``)."""
+
+
+class SpendGuard(Protocol[HoldT]):
+    """Reserve before a paid call, then charge what it cost or release it (amounts in µUSD)."""
+
+    async def reserve(
+        self,
+        principal: Principal,
+        *,
+        kind: str,
+        subject: str,
+        amount: int,
+        tokens: int,
+        request_id: str,
+    ) -> HoldT:
+        """Hold ``amount`` against every limit of the caller.
+
+        Raises:
+            SpendingError: a limit refuses it (402); nothing was held.
+        """
+        ...
+
+    async def settle(self, hold: HoldT, cost: int, usage: dict[str, Any]) -> None:
+        """Charge ``cost`` (at most the held amount), release the rest, record ``usage``."""
+        ...
+
+    async def cancel(self, hold: HoldT, usage: dict[str, Any] | None) -> None:
+        """Release the hold without charging (the call did not complete)."""
+        ...
+
+
+class GatewayTools(Protocol):
+    """The gateway's own services offered as MCP tools (``chat``, ``quote``, …)."""
+
+    async def chat(self, principal: Principal, request: dict[str, Any]) -> dict[str, Any]:
+        """One chat completion through the router (charged as a model call); OpenAI shape."""
+        ...
+
+    async def quote(self, principal: Principal, request: dict[str, Any]) -> dict[str, Any]:
+        """A binding price quote for a chat request."""
+        ...
+
+    async def list_models(self) -> list[dict[str, Any]]:
+        """The models this gateway routes, with their prices."""
+        ...
+
+    async def balance(self, principal: Principal) -> dict[str, Any]:
+        """The caller's balance, caps, spent and remaining."""
+        ...
