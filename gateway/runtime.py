@@ -7,17 +7,36 @@ its services; nothing else builds services or reads the environment.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import trio
 
 from gateway.catalog import load_catalog
+from gateway.chat import ChatService, MemorySpendGuard, SpendGuard, build_chat_service
 from gateway.core import Catalog
+from gateway.identity import (
+    AccessPolicy,
+    Keystore,
+    MemoryRevocationStore,
+    RevocationStore,
+    SystemClock,
+    Verifier,
+)
 from gateway.metrics import Metrics
+from gateway.providers import ProviderStatus, create_upstream_transport, resolve_endpoints
 from gateway.settings import Settings
+from gateway.simulator import SimulatorConfig, serve_simulator
 
 __all__ = ["Runtime", "open_runtime"]
+
+_log = logging.getLogger("bitrouter")
+
+SIMULATOR_NOTE = (
+    "SIMULATOR: no provider API key is set, so every model is answered by the built-in provider "
+    "simulator (deterministic fake replies, not a real model)"
+)
 
 
 @dataclass
@@ -28,13 +47,37 @@ class Runtime:
     catalog: Catalog
     metrics: Metrics
     nursery: trio.Nursery
+    keystore: Keystore
+    verifier: Verifier
+    revocations: RevocationStore
+    spend: SpendGuard
+    chat: ChatService
     simulator_url: str | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def simulated(self) -> bool:
-        """True when some provider is served by the built-in simulator."""
+        """True when providers are served by the built-in simulator."""
         return self.simulator_url is not None
+
+    def provider_status(self, provider: str) -> ProviderStatus:
+        """Whether a provider is routable, simulated, and why."""
+        return self.chat.provider_status(provider)
+
+
+def _needs_simulator(settings: Settings, catalog: Catalog) -> bool:
+    mode = settings.simulator.mode
+    if mode != "auto":
+        return mode == "on"
+    return len(resolve_endpoints(catalog, settings)) == 0
+
+
+async def _start_simulator(settings: Settings, nursery: trio.Nursery) -> str:
+    config = SimulatorConfig(
+        ttft_ms=settings.simulator.ttft_ms, chunk_delay_ms=settings.simulator.chunk_delay_ms
+    )
+    url: str = await nursery.start(serve_simulator, config)
+    _log.info("%s (simulator at %s)", SIMULATOR_NOTE, url)
+    return url
 
 
 @contextlib.asynccontextmanager
@@ -43,5 +86,29 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     """Build the runtime, start its background work in ``nursery``, close it on exit."""
     catalog = load_catalog()
-    runtime = Runtime(settings=settings, catalog=catalog, metrics=metrics, nursery=nursery)
-    yield runtime
+    simulator_url = None
+    if _needs_simulator(settings, catalog):
+        simulator_url = await _start_simulator(settings, nursery)
+    keystore = Keystore(settings.home)
+    clock = SystemClock()
+    revocations = MemoryRevocationStore()
+    policy = AccessPolicy(settings.auth, keystore, clock=clock)
+    verifier = Verifier(settings.auth, policy, revocations, clock=clock)
+    spend = MemorySpendGuard()
+    async with create_upstream_transport(settings) as transport:
+        chat = build_chat_service(
+            settings, catalog, transport=transport, spend=spend, simulator_url=simulator_url
+        )
+        _log.info("catalog: %d models, %d routable providers", len(catalog), len(chat.endpoints))
+        yield Runtime(
+            settings=settings,
+            catalog=catalog,
+            metrics=metrics,
+            nursery=nursery,
+            keystore=keystore,
+            verifier=verifier,
+            revocations=revocations,
+            spend=spend,
+            chat=chat,
+            simulator_url=simulator_url,
+        )

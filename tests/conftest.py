@@ -30,6 +30,17 @@ def make_settings(home: Path, **sections: Any) -> Settings:
 
 
 @pytest.fixture
+def token(home: Path) -> str:
+    """An ``api`` token of the home's (freshly generated) master key."""
+    from gateway.identity import Keystore, mint_token
+
+    keystore = Keystore(home)
+    if not keystore.has_master():
+        keystore.generate_master()
+    return mint_token(keystore)
+
+
+@pytest.fixture
 async def served(home: Path, nursery: trio.Nursery) -> AsyncIterator[str]:
     """A gateway on a free loopback port with default settings; yields its base URL."""
     from gateway.http import serve
@@ -42,7 +53,8 @@ async def served(home: Path, nursery: trio.Nursery) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def client(served: str) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for the served gateway."""
-    async with httpx.AsyncClient(base_url=served, timeout=10) as c:
+async def client(served: str, token: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the served gateway, carrying the master key's ``api`` token."""
+    headers = {"authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=served, timeout=10, headers=headers) as c:
         yield c

@@ -86,12 +86,20 @@ def ensure_node(home: Path, name: str, module: str, idle_seconds: float = 900.0)
         (state_dir / "node.json").unlink(missing_ok=True)
         # Started through a shell that exits at once, so the node is re-parented and never
         # becomes a zombie of a long-lived caller (the server) that does not wait for it.
-        argv = [sys.executable, "-m", module, "--state-dir", str(state_dir),
-                "--idle-seconds", str(idle_seconds)]
+        argv = [
+            sys.executable,
+            "-m",
+            module,
+            "--state-dir",
+            str(state_dir),
+            "--idle-seconds",
+            str(idle_seconds),
+        ]
         subprocess.run(
             ["/bin/sh", "-c", 'exec "$@" </dev/null >>"$LOG" 2>&1 &', "sh", *argv],
             env={**os.environ, "LOG": str(state_dir / "node.log")},
-            check=True, start_new_session=True,
+            check=True,
+            start_new_session=True,
         )
         deadline = time.monotonic() + _START_TIMEOUT
         while time.monotonic() < deadline:

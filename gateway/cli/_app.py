@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from gateway.cli import _account, _keygen, _keys, _serve, _sim
+from gateway.cli import _account, _keygen, _keys, _mcp, _quote, _route, _serve, _sim
 from gateway.errors import GatewayError
 
 __all__ = ["app", "main"]
@@ -28,6 +28,9 @@ _sim.register(app)
 _account.register(app)
 _keygen.register(app)
 _keys.register(app)
+_route.register(app)
+_quote.register(app)
+_mcp.register(app)
 
 
 def main() -> None:

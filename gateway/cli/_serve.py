@@ -20,9 +20,21 @@ def _banner(urls: list[str]) -> None:
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on (default from bitrouter.yaml: 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on (default from bitrouter.yaml: 8787).")] = None,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes sharing the port (use a PostgreSQL ledger when > 1).")] = 1,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Address to listen on (default from bitrouter.yaml: 127.0.0.1)."),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (default from bitrouter.yaml: 8787).")
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes sharing the port (use a PostgreSQL ledger when > 1).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the gateway server in the foreground until Ctrl-C or SIGTERM."""
     from gateway.http import serve as serve_app
@@ -48,4 +60,3 @@ def serve(
 def register(app: typer.Typer) -> None:
     """Add ``serve`` to the command line."""
     app.command(name="serve")(serve)
-

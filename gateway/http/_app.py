@@ -8,7 +8,7 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from gateway.errors import GatewayError
-from gateway.http import _models, _system
+from gateway.http import _admin, _chat, _models, _system
 from gateway.http._observe import ObserveMiddleware
 from gateway.http._respond import on_gateway_error, on_http_exception, on_unexpected
 from gateway.metrics import Metrics
@@ -17,7 +17,7 @@ from gateway.settings import Settings
 
 __all__ = ["create_app"]
 
-_FACES = (_system, _models)
+_FACES = (_system, _models, _chat, _admin)
 
 
 def create_app(settings: Settings) -> QuartTrio:
@@ -45,6 +45,10 @@ def create_app(settings: Settings) -> QuartTrio:
 
     paths = frozenset(spec.path for spec in app.config["BITROUTER_ROUTES"])
     app.asgi_app = ObserveMiddleware(  # type: ignore[method-assign]
-        app.asgi_app, metrics, paths, log=settings.server.access_log
+        app.asgi_app,
+        metrics,
+        paths,
+        log=settings.server.access_log,
+        max_body=settings.server.max_body_bytes,
     )
     return app

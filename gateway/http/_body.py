@@ -9,7 +9,7 @@ from quart import request
 
 from gateway.errors import BadRequest, UnsupportedMediaType
 
-__all__ = ["read_json"]
+__all__ = ["read_body", "read_json"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -20,20 +20,28 @@ def _field(error: ValidationError) -> tuple[str, str]:
     return loc, first["msg"]
 
 
-async def read_json(model: type[M]) -> M:
-    """The body parsed as ``model``.
+async def read_body() -> bytes:
+    """The raw JSON body of the request.
 
     Raises:
         UnsupportedMediaType: the content type is not JSON.
-        BadRequest: the body is not JSON, or a field is missing or wrong (named in the error).
         PayloadTooLarge: via Quart's body limit, mapped by the error handler.
     """
     mime = request.mimetype
     if mime != "application/json" and not mime.endswith("+json"):
-        raise UnsupportedMediaType(
-            f"expected content-type application/json, got {mime or 'none'}"
-        )
-    raw = await request.get_data(cache=False)
+        raise UnsupportedMediaType(f"expected content-type application/json, got {mime or 'none'}")
+    data: bytes = await request.get_data(cache=False, as_text=False)
+    return data
+
+
+async def read_json(model: type[M]) -> M:
+    """The body parsed as ``model``.
+
+    Raises:
+        UnsupportedMediaType, PayloadTooLarge: see :func:`read_body`.
+        BadRequest: the body is not JSON, or a field is missing or wrong (named in the error).
+    """
+    raw = await read_body()
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:

@@ -46,24 +46,38 @@ class ModelList(BaseModel):
 
 
 ROUTES = (
-    RouteSpec("GET", "/v1/models", "Every model with its providers, prices and routability",
-              "none", response=ModelList),
+    RouteSpec(
+        "GET",
+        "/v1/models",
+        "Every model with its providers, prices and routability",
+        "none",
+        response=ModelList,
+    ),
 )
 
 
 def _card(model: Any, status: Any) -> dict[str, Any]:
     providers = []
     for offer in model.offers:
-        routable, simulated, note = status(offer.provider)
-        providers.append({
-            "id": offer.provider, "provider_model_id": offer.provider_model_id,
-            "routable": routable, "simulated": simulated, "status": note,
-            "prices_micro_usd_per_mtok": offer.prices.to_dict(),
-        })
+        state = status(offer.provider)
+        providers.append(
+            {
+                "id": offer.provider,
+                "provider_model_id": offer.provider_model_id,
+                "routable": state.routable,
+                "simulated": state.simulated,
+                "status": state.note,
+                "prices_micro_usd_per_mtok": offer.prices.to_dict(),
+            }
+        )
     return {
-        "id": model.id, "object": "model", "created": 0,
-        "owned_by": model.id.split("/", 1)[0], "name": model.name,
-        "max_input_tokens": model.max_input_tokens, "max_output_tokens": model.max_output_tokens,
+        "id": model.id,
+        "object": "model",
+        "created": 0,
+        "owned_by": model.id.split("/", 1)[0],
+        "name": model.name,
+        "max_input_tokens": model.max_input_tokens,
+        "max_output_tokens": model.max_output_tokens,
         "providers": providers,
     }
 

@@ -39,14 +39,51 @@ def _request_id(scope: Scope) -> str:
     return "req_" + secrets.token_hex(12)
 
 
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0
+
+
+async def _too_large(send: Send) -> None:
+    body = json.dumps(
+        {
+            "error": {
+                "message": "the request body is larger than the server accepts",
+                "type": "invalid_request_error",
+                "code": "payload_too_large",
+                "param": None,
+            }
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 class ObserveMiddleware:
     """ASGI middleware adding request ids, access logs and metrics."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, routes: frozenset[str], log: bool) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: Metrics, routes: frozenset[str], log: bool, max_body: int
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.routes = routes
         self.log = log
+        self.max_body = max_body
 
     def _route(self, path: str) -> str:
         if path in self.routes:
@@ -65,23 +102,46 @@ class ObserveMiddleware:
         started = time.perf_counter()
         status = 500
         header = (b"x-request-id", rid.encode("latin-1"))
+        body_done = scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE")
+
+        async def receive_tracking() -> Message:
+            nonlocal body_done
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), header]
+                extra = [header]
+                if not body_done:
+                    # Answered before the body was read (a refusal, a too-large body): the
+                    # unread rest would block the connection, so it must not be reused.
+                    extra.append((b"connection", b"close"))
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if _declared_length(scope) > self.max_body:
+                await _too_large(send_with_id)
+            else:
+                await self.app(scope, receive_tracking, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route, code = self._route(scope["path"]), str(status)
             self.metrics.requests.labels(route, scope["method"], code).inc()
             self.metrics.latency.labels(route, code).observe(elapsed)
             if self.log and _log.isEnabledFor(logging.INFO):
-                _log.info(json.dumps({
-                    "request_id": rid, "method": scope["method"], "path": scope["path"],
-                    "status": status, "ms": round(elapsed * 1000, 3),
-                }))
+                _log.info(
+                    json.dumps(
+                        {
+                            "request_id": rid,
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "status": status,
+                            "ms": round(elapsed * 1000, 3),
+                        }
+                    )
+                )

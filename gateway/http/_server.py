@@ -44,7 +44,9 @@ async def serve(
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until SIGINT/SIGTERM (or cancellation); reports the bound URLs via task_status."""
-    config = hypercorn_config(host or settings.server.host, settings.server.port if port is None else port)
+    config = hypercorn_config(
+        host or settings.server.host, settings.server.port if port is None else port
+    )
     app = create_app(settings)
     trigger = _until_signal if handle_signals else trio.sleep_forever
     await hypercorn_serve(app, config, shutdown_trigger=trigger, task_status=task_status)

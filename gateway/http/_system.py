@@ -10,6 +10,7 @@ from gateway import __version__
 from gateway.http._openapi import RouteSpec, openapi_document
 from gateway.http._respond import json_response
 from gateway.http._state import runtime
+from gateway.runtime import SIMULATOR_NOTE
 
 __all__ = ["ROUTES", "Health", "blueprint"]
 
@@ -26,8 +27,13 @@ class Health(BaseModel):
 
 
 ROUTES = (
-    RouteSpec("GET", "/health", "Liveness, mode and whether a simulator serves models", "none",
-              response=Health),
+    RouteSpec(
+        "GET",
+        "/health",
+        "Liveness, mode and whether a simulator serves models",
+        "none",
+        response=Health,
+    ),
     RouteSpec("GET", "/metrics", "Prometheus metrics", "none", content_type="text/plain"),
     RouteSpec("GET", "/openapi.json", "This document", "none"),
 )
@@ -40,13 +46,14 @@ def blueprint() -> Blueprint:
     @bp.get("/health")
     async def health() -> Response:
         rt = runtime()
-        note = None
-        if rt.simulated:
-            note = ("SIMULATOR: providers without API keys are served by the built-in provider "
-                    "simulator (deterministic fake replies, not a real model)")
+        note = SIMULATOR_NOTE if rt.simulated else None
         body = Health(
-            status="ok", version=__version__, mode=rt.settings.mode, listen=rt.settings.listen,
-            models=len(rt.catalog), simulator=note,
+            status="ok",
+            version=__version__,
+            mode=rt.settings.mode,
+            listen=rt.settings.listen,
+            models=len(rt.catalog),
+            simulator=note,
         )
         return json_response(body.model_dump(exclude_none=True))
 

@@ -28,6 +28,7 @@ from gateway.identity._keys import (
     derive_evm_secret,
 )
 from gateway.identity._keystore import KeyAddresses, Keystore
+from gateway.identity._mint import mint_token
 from gateway.identity._policy import AccessPolicy, OnchainCheck
 from gateway.identity._principal import Principal
 from gateway.identity._revocation import (
@@ -69,6 +70,7 @@ __all__ = [
     "canonical_model_id",
     "derive_evm_secret",
     "issue_claims",
+    "mint_token",
     "model_allowed",
     "new_jti",
     "parse_account",

@@ -13,7 +13,6 @@ from collections import OrderedDict
 from gateway.errors import AuthError, Forbidden
 from gateway.identity._claims import Scope
 from gateway.identity._clock import Clock, SystemClock
-from gateway.identity._globs import model_allowed, tool_allowed
 from gateway.identity._jwt import TokenCodec, token_hash
 from gateway.identity._policy import AccessPolicy
 from gateway.identity._principal import Principal
@@ -118,26 +117,9 @@ class Verifier:
         return principal, principal.revocation_key
 
     def check_model(self, principal: Principal, model_id: str) -> None:
-        """Refuse a model outside the token's ``models`` allowlist (call before reserving).
-
-        Raises:
-            Forbidden: the model is not allowed.
-        """
-        if not model_allowed(principal.claims.models, model_id):
-            raise Forbidden(
-                f"model {model_id!r} is not allowed by this token's 'models' claim",
-                code="model_not_allowed",
-                param="model",
-            )
+        """Refuse a model outside the token's ``models`` allowlist (see Principal.check_model)."""
+        principal.check_model(model_id)
 
     def check_tool(self, principal: Principal, tool_name: str) -> None:
-        """Refuse a tool outside the token's ``tools`` allowlist.
-
-        Raises:
-            Forbidden: the tool is not allowed.
-        """
-        if not tool_allowed(principal.claims.tools, tool_name):
-            raise Forbidden(
-                f"tool {tool_name!r} is not allowed by this token's 'tools' claim",
-                code="tool_not_allowed",
-            )
+        """Refuse a tool outside the token's ``tools`` allowlist (see Principal.check_tool)."""
+        principal.check_tool(tool_name)

@@ -45,7 +45,9 @@ def read_dotenv(path: Path) -> dict[str, str]:
 
 def _expand(node: Any, env: Mapping[str, str], where: str, file: str) -> Any:
     if isinstance(node, dict):
-        return {k: _expand(v, env, f"{where}.{k}" if where else str(k), file) for k, v in node.items()}
+        return {
+            k: _expand(v, env, f"{where}.{k}" if where else str(k), file) for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_expand(v, env, f"{where}[{i}]", file) for i, v in enumerate(node)]
     if not isinstance(node, str) or "${" not in node:

@@ -67,13 +67,20 @@ async def test_bad_bodies_get_clear_errors_and_the_server_stays_up(
     json_headers = {"content-type": "application/json"}
     r = await client.post(url, content=b'{"model": "x", "messages": [', headers=json_headers)
     assert_openai_error(r, 400, "invalid_request")
-    assert "malformed JSON" in r.json()["error"]["message"]
+    assert "not valid JSON" in r.json()["error"]["message"]
     r = await client.post(url, content=b"model=x", headers={"content-type": "text/plain"})
     assert_openai_error(r, 415, "unsupported_media_type")
-    big = b'{"model": "' + b"x" * (5 * 1024 * 1024) + b'"}'
-    r = await client.post(url, content=big, headers=json_headers)
-    assert_openai_error(r, 413, "payload_too_large")
     r = await client.post(url, json={"model": "openai/gpt-4o"})
     assert_openai_error(r, 400, "invalid_request")
     assert r.json()["error"]["param"] == "messages"
+    assert (await client.get("/health")).status_code == 200
+
+
+# httpx leaves its request-body generator unclosed when the server answers before reading it.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+async def test_an_oversized_body_is_413_and_the_server_stays_up(client: httpx.AsyncClient) -> None:
+    big = b'{"model": "' + b"x" * (5 * 1024 * 1024) + b'"}'
+    json_headers = {"content-type": "application/json"}
+    r = await client.post("/v1/chat/completions", content=big, headers=json_headers)
+    assert_openai_error(r, 413, "payload_too_large")
     assert (await client.get("/health")).status_code == 200
