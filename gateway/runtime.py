@@ -14,22 +14,19 @@ from dataclasses import dataclass
 import trio
 
 from gateway.catalog import load_catalog
-from gateway.chat import ChatService, MemorySpendGuard, SpendGuard, build_chat_service
+from gateway.chat import ChatService, build_chat_service
 from gateway.core import Catalog
-from gateway.identity import (
-    AccessPolicy,
-    Keystore,
-    MemoryRevocationStore,
-    RevocationStore,
-    SystemClock,
-    Verifier,
-)
+from gateway.identity import AccessPolicy, Keystore, SystemClock, Verifier, bearer_token
+from gateway.ledger import Ledger, open_ledger
+from gateway.mcp import McpFace
+from gateway.metering import LedgerSpendGuard, WalletLookup
 from gateway.metrics import Metrics
 from gateway.providers import ProviderStatus, create_upstream_transport, resolve_endpoints
 from gateway.settings import Settings
 from gateway.simulator import SimulatorConfig, serve_simulator
+from gateway.toolbox import GatewayToolbox
 
-__all__ = ["Runtime", "open_runtime"]
+__all__ = ["SIMULATOR_NOTE", "Runtime", "open_runtime"]
 
 _log = logging.getLogger("bitrouter")
 
@@ -37,6 +34,7 @@ SIMULATOR_NOTE = (
     "SIMULATOR: no provider API key is set, so every model is answered by the built-in provider "
     "simulator (deterministic fake replies, not a real model)"
 )
+_RECOVERY_SECONDS = 60.0
 
 
 @dataclass
@@ -49,10 +47,17 @@ class Runtime:
     nursery: trio.Nursery
     keystore: Keystore
     verifier: Verifier
-    revocations: RevocationStore
-    spend: SpendGuard
+    ledger: Ledger
+    spend: LedgerSpendGuard
     chat: ChatService
+    mcp: McpFace
     simulator_url: str | None = None
+    wallets: WalletLookup | None = None
+
+    @property
+    def revocations(self) -> Ledger:
+        """Where revocations are kept (the ledger database, shared by every process)."""
+        return self.ledger
 
     @property
     def simulated(self) -> bool:
@@ -91,14 +96,29 @@ async def open_runtime(
         simulator_url = await _start_simulator(settings, nursery)
     keystore = Keystore(settings.home)
     clock = SystemClock()
-    revocations = MemoryRevocationStore()
-    policy = AccessPolicy(settings.auth, keystore, clock=clock)
-    verifier = Verifier(settings.auth, policy, revocations, clock=clock)
-    spend = MemorySpendGuard()
-    async with create_upstream_transport(settings) as transport:
+    async with (
+        open_ledger(settings.database_url, limits=settings.limits) as ledger,
+        create_upstream_transport(settings) as transport,
+    ):
+        nursery.start_soon(ledger.run_recovery, _RECOVERY_SECONDS)
+        policy = AccessPolicy(settings.auth, keystore, clock=clock)
+        verifier = Verifier(settings.auth, policy, ledger, clock=clock)
+        spend = LedgerSpendGuard(ledger)
         chat = build_chat_service(
             settings, catalog, transport=transport, spend=spend, simulator_url=simulator_url
         )
+
+        async def authenticate(header: str | None) -> object:
+            return await verifier.verify(bearer_token(header), scope="api")
+
+        mcp = McpFace(
+            settings,
+            authenticate=authenticate,
+            check_tool=verifier.check_tool,  # type: ignore[arg-type]
+            spend=spend,
+            tools=GatewayToolbox(chat, catalog, spend),
+        )
+        await nursery.start(mcp.run)
         _log.info("catalog: %d models, %d routable providers", len(catalog), len(chat.endpoints))
         yield Runtime(
             settings=settings,
@@ -107,8 +127,9 @@ async def open_runtime(
             nursery=nursery,
             keystore=keystore,
             verifier=verifier,
-            revocations=revocations,
+            ledger=ledger,
             spend=spend,
             chat=chat,
+            mcp=mcp,
             simulator_url=simulator_url,
         )

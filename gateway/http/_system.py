@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
+from quart import Blueprint, Response, current_app
 
 from gateway import __version__
 from gateway.http._openapi import RouteSpec, openapi_document

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pydantic import BaseModel
 from quart import Blueprint, Response
 
-from gateway.errors import UpstreamUnavailable
 from gateway.http._auth import authenticate
 from gateway.http._openapi import RouteSpec
 from gateway.http._respond import json_response
@@ -51,11 +50,7 @@ ROUTES = (
 
 
 def _face() -> McpFace:
-    # The composition root sets ``Runtime.mcp`` (None when this process serves no /mcp).
-    face: McpFace | None = getattr(runtime(), "mcp", None)
-    if face is None:
-        raise UpstreamUnavailable("this gateway process does not serve MCP tools")
-    return face
+    return runtime().mcp
 
 
 def blueprint() -> Blueprint:

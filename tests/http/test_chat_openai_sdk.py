@@ -14,15 +14,20 @@ FAMILIES = [
     ("google/gemini-2.5-flash", "google"),
 ]
 
-TOOLS: list[Any] = [{
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Weather of a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                       "required": ["city"]},
-    },
-}]
+TOOLS: list[Any] = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather of a city",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
+]
 
 
 def sdk(served: str, token: str) -> OpenAI:
@@ -30,12 +35,15 @@ def sdk(served: str, token: str) -> OpenAI:
 
 
 @pytest.mark.parametrize(("model", "provider"), FAMILIES)
-async def test_completion_with_usage_and_cost(served: str, token: str, model: str,
-                                              provider: str) -> None:
+async def test_completion_with_usage_and_cost(
+    served: str, token: str, model: str, provider: str
+) -> None:
     def call() -> Any:
         return sdk(served, token).chat.completions.with_raw_response.create(
-            model=model, messages=[{"role": "user", "content": "Hello! What can you do?"}],
-            max_tokens=40, extra_body={"provider": {"only": [provider]}},
+            model=model,
+            messages=[{"role": "user", "content": "Hello! What can you do?"}],
+            max_tokens=40,
+            extra_body={"provider": {"only": [provider]}},
         )
 
     raw = await trio.to_thread.run_sync(call)
@@ -50,12 +58,16 @@ async def test_completion_with_usage_and_cost(served: str, token: str, model: st
 
 
 @pytest.mark.parametrize(("model", "provider"), FAMILIES)
-async def test_stream_ends_with_usage_and_cost(served: str, token: str, model: str,
-                                               provider: str) -> None:
+async def test_stream_ends_with_usage_and_cost(
+    served: str, token: str, model: str, provider: str
+) -> None:
     def call() -> tuple[str, Any]:
         stream = sdk(served, token).chat.completions.create(
-            model=model, messages=[{"role": "user", "content": "Tell me a story"}],
-            max_tokens=30, stream=True, stream_options={"include_usage": True},
+            model=model,
+            messages=[{"role": "user", "content": "Tell me a story"}],
+            max_tokens=30,
+            stream=True,
+            stream_options={"include_usage": True},
             extra_body={"provider": {"only": [provider]}},
         )
         parts, usage = [], None
@@ -78,14 +90,20 @@ async def test_tool_calls_round_trip(served: str, token: str, model: str, provid
         client = sdk(served, token)
         messages: list[Any] = [{"role": "user", "content": "Weather in Paris?"}]
         first = client.chat.completions.create(
-            model=model, messages=messages, tools=TOOLS, max_tokens=60,
+            model=model,
+            messages=messages,
+            tools=TOOLS,
+            max_tokens=60,
             extra_body={"provider": {"only": [provider]}},
         )
         calls = first.choices[0].message.tool_calls
         messages.append(first.choices[0].message.model_dump(exclude_none=True))
         messages.append({"role": "tool", "tool_call_id": calls[0].id, "content": "sunny, 21C"})
         second = client.chat.completions.create(
-            model=model, messages=messages, tools=TOOLS, max_tokens=60,
+            model=model,
+            messages=messages,
+            tools=TOOLS,
+            max_tokens=60,
             extra_body={"provider": {"only": [provider]}},
         )
         return first, second

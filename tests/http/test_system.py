@@ -52,7 +52,10 @@ def assert_openai_error(r: httpx.Response, status: int, code: str) -> None:
 
 @pytest.mark.parametrize(
     ("method", "path", "status", "code"),
-    [("GET", "/v2/nothing", 404, "unknown_route"), ("DELETE", "/health", 405, "method_not_allowed")],
+    [
+        ("GET", "/v2/nothing", 404, "unknown_route"),
+        ("DELETE", "/health", 405, "method_not_allowed"),
+    ],
 )
 async def test_routing_errors_use_the_openai_shape(
     client: httpx.AsyncClient, method: str, path: str, status: int, code: str

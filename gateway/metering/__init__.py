@@ -1,0 +1,12 @@
+"""Metering: the one spending guard every face uses, over the ledger."""
+
+from gateway.metering._balance import WalletLookup, balance_view
+from gateway.metering._guard import AuthorityLookup, LedgerSpendGuard, ledger_principal
+
+__all__ = [
+    "AuthorityLookup",
+    "LedgerSpendGuard",
+    "WalletLookup",
+    "balance_view",
+    "ledger_principal",
+]
