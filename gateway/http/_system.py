@@ -24,6 +24,7 @@ class Health(BaseModel):
     listen: str
     models: int
     simulator: str | None = None
+    simulator_url: str | None = None
 
 
 ROUTES = (
@@ -54,6 +55,7 @@ def blueprint() -> Blueprint:
             listen=rt.settings.listen,
             models=len(rt.catalog),
             simulator=note,
+            simulator_url=rt.simulator_url,
         )
         return json_response(body.model_dump(exclude_none=True))
 

@@ -23,12 +23,22 @@ UPSTREAM = str(Path(__file__).parents[1] / "mcp" / "mcp_upstream_stdio.py")
 async def gateway_with_tools(home: Path, nursery: trio.Nursery, token: str) -> AsyncIterator[str]:
     from gateway.http import serve
 
-    settings = make_settings(home, mcp_servers=[{
-        "name": "files", "command": sys.executable, "args": [UPSTREAM],
-        "prices": {"echo": 1500},
-    }])
-    urls = await nursery.start(lambda task_status: serve(
-        settings, host="127.0.0.1", port=0, handle_signals=False, task_status=task_status))
+    settings = make_settings(
+        home,
+        mcp_servers=[
+            {
+                "name": "files",
+                "command": sys.executable,
+                "args": [UPSTREAM],
+                "prices": {"echo": 1500},
+            }
+        ],
+    )
+    urls = await nursery.start(
+        lambda task_status: serve(
+            settings, host="127.0.0.1", port=0, handle_signals=False, task_status=task_status
+        )
+    )
     yield urls[0]
     nursery.cancel_scope.cancel()
 
@@ -46,10 +56,14 @@ async def test_mcp_client_calls_upstream_and_gateway_tools_and_pays(
         assert {"files__echo", "chat", "quote", "list_models", "balance"} <= names
         echoed = await mcp.call_tool("files__echo", {"text": "hello"})
         assert "hello" in echoed.content[0].text  # type: ignore[union-attr]
-        chat = await mcp.call_tool("chat", {
-            "model": "moonshotai:kimi-k2.5", "max_tokens": 20,
-            "messages": [{"role": "user", "content": "Hi from MCP"}],
-        })
+        chat = await mcp.call_tool(
+            "chat",
+            {
+                "model": "moonshotai:kimi-k2.5",
+                "max_tokens": 20,
+                "messages": [{"role": "user", "content": "Hi from MCP"}],
+            },
+        )
         reply = chat.structured_content or {}
         assert "[simulated" in str(reply)
     async with httpx.AsyncClient(base_url=url, headers=headers) as c:
