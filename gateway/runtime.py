@@ -13,10 +13,19 @@ from dataclasses import dataclass
 
 import trio
 
+from gateway.acp import AcpFace
 from gateway.catalog import load_catalog
 from gateway.chat import ChatService, build_chat_service
 from gateway.core import Catalog
-from gateway.identity import AccessPolicy, Keystore, SystemClock, Verifier, bearer_token
+from gateway.identity import (
+    AccessPolicy,
+    Keystore,
+    Principal,
+    SystemClock,
+    Verifier,
+    bearer_token,
+    session_token,
+)
 from gateway.ledger import Ledger, open_ledger
 from gateway.mcp import McpFace
 from gateway.metering import LedgerSpendGuard, WalletLookup
@@ -51,6 +60,7 @@ class Runtime:
     spend: LedgerSpendGuard
     chat: ChatService
     mcp: McpFace
+    acp: AcpFace
     simulator_url: str | None = None
     wallets: WalletLookup | None = None
 
@@ -67,6 +77,14 @@ class Runtime:
     def provider_status(self, provider: str) -> ProviderStatus:
         """Whether a provider is routable, simulated, and why."""
         return self.chat.provider_status(provider)
+
+
+def _local_url(settings: Settings) -> str:
+    """How processes on this machine (hosted agents) reach this gateway."""
+    host = settings.server.host
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{settings.server.port}"
 
 
 def _needs_simulator(settings: Settings, catalog: Catalog) -> bool:
@@ -119,6 +137,19 @@ async def open_runtime(
             tools=GatewayToolbox(chat, catalog, spend),
         )
         await nursery.start(mcp.run)
+
+        async def agent_session_token(principal: Principal) -> str:
+            budget = await spend.headroom(principal)
+            return session_token(keystore, principal, budget=budget)
+
+        acp = AcpFace(
+            settings,
+            authenticate=authenticate,
+            spend=spend,  # type: ignore[arg-type]
+            session_token=agent_session_token,
+            gateway_url=_local_url(settings),
+        )
+        await nursery.start(acp.run)
         _log.info("catalog: %d models, %d routable providers", len(catalog), len(chat.endpoints))
         yield Runtime(
             settings=settings,
@@ -131,5 +162,6 @@ async def open_runtime(
             spend=spend,
             chat=chat,
             mcp=mcp,
+            acp=acp,
             simulator_url=simulator_url,
         )

@@ -8,7 +8,8 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from gateway.errors import GatewayError
-from gateway.http import _admin, _chat, _models, _system, _tools, _usage
+from gateway.http import _admin, _agents, _chat, _models, _system, _tools, _usage
+from gateway.http._fastchat import FastChat
 from gateway.http._mounts import Mounts
 from gateway.http._observe import ObserveMiddleware
 from gateway.http._respond import on_gateway_error, on_http_exception, on_unexpected
@@ -18,7 +19,7 @@ from gateway.settings import Settings
 
 __all__ = ["create_app"]
 
-_FACES = (_system, _models, _chat, _usage, _tools, _admin)
+_FACES = (_system, _models, _chat, _usage, _tools, _agents, _admin)
 
 
 def create_app(settings: Settings) -> QuartTrio:
@@ -46,7 +47,8 @@ def create_app(settings: Settings) -> QuartTrio:
 
     paths = frozenset(spec.path for spec in app.config["BITROUTER_ROUTES"])
     app.asgi_app = ObserveMiddleware(  # type: ignore[method-assign]
-        Mounts(app, app.asgi_app),
+        # POST /v1/chat/completions is answered by FastChat before Quart (the hot path).
+        FastChat(app, Mounts(app, app.asgi_app), max_body=settings.server.max_body_bytes),
         metrics,
         paths,
         log=settings.server.access_log,

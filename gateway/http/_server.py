@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import sys
 
 import trio
@@ -43,17 +44,29 @@ async def serve(
     handle_signals: bool = True,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve until SIGINT/SIGTERM (or cancellation); reports the bound URLs via task_status."""
-    config = hypercorn_config(
-        host or settings.server.host, settings.server.port if port is None else port
+    """Serve until SIGINT/SIGTERM (or cancellation); reports the bound URLs via task_status.
+
+    The socket is bound before the app starts, so that with ``port=0`` the runtime already knows
+    the real port (hosted ACP agents are told where this gateway is).
+    """
+    host = host or settings.server.host
+    listener = socket.create_server(
+        (host, settings.server.port if port is None else port),
+        backlog=1024,
+        family=socket.AF_INET6 if ":" in host else socket.AF_INET,
     )
+    bound = listener.getsockname()[1]
+    server = settings.server.model_copy(update={"host": host, "port": bound})
+    settings = settings.model_copy(update={"server": server})
+    config = hypercorn_config(host, bound)
+    config.bind = [f"fd://{listener.detach()}"]  # hypercorn owns (and closes) it from here
     app = create_app(settings)
     trigger = _until_signal if handle_signals else trio.sleep_forever
     await hypercorn_serve(app, config, shutdown_trigger=trigger, task_status=task_status)
 
 
 def serve_workers(host: str, port: int, workers: int) -> int:
-    """Several worker processes sharing one socket (each builds the app from the home's settings)."""
+    """Several worker processes sharing one socket (each builds the app from the home settings)."""
     from hypercorn.run import run
 
     config = hypercorn_config(host, port)

@@ -29,6 +29,7 @@ from gateway.identity._keys import (
 )
 from gateway.identity._keystore import KeyAddresses, Keystore
 from gateway.identity._mint import mint_token
+from gateway.identity._session import session_token
 from gateway.identity._policy import AccessPolicy, OnchainCheck
 from gateway.identity._principal import Principal
 from gateway.identity._revocation import (
@@ -77,6 +78,7 @@ __all__ = [
     "parse_address",
     "read_unverified",
     "revocation_key",
+    "session_token",
     "token_hash",
     "tool_allowed",
 ]

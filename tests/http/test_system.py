@@ -4,12 +4,14 @@ import httpx
 import pytest
 
 
-async def test_health_is_open_and_says_how_models_are_served(client: httpx.AsyncClient) -> None:
+async def test_health_is_open_and_says_how_models_are_served(
+    client: httpx.AsyncClient, served: str
+) -> None:
     r = await client.get("/health")
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok"
-    assert body["listen"] == "127.0.0.1:8787"
+    assert served == f"http://{body['listen']}"
     assert "SIMULATOR" in body["simulator"]
 
 

@@ -1,0 +1,5 @@
+"""``python -m agents.assistant``."""
+
+from agents.assistant._main import main
+
+main()
