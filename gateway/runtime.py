@@ -30,6 +30,7 @@ from gateway.ledger import Ledger, open_ledger
 from gateway.mcp import McpFace
 from gateway.metering import LedgerSpendGuard, WalletLookup
 from gateway.metrics import Metrics
+from gateway.onchain import Onchain, open_onchain
 from gateway.providers import ProviderStatus, create_upstream_transport, resolve_endpoints
 from gateway.settings import Settings
 from gateway.simulator import SimulatorConfig, serve_simulator
@@ -61,6 +62,7 @@ class Runtime:
     chat: ChatService
     mcp: McpFace
     acp: AcpFace
+    onchain: Onchain
     simulator_url: str | None = None
     wallets: WalletLookup | None = None
 
@@ -116,12 +118,17 @@ async def open_runtime(
     clock = SystemClock()
     async with (
         open_ledger(settings.database_url, limits=settings.limits) as ledger,
+        open_onchain(settings, ledger, keystore) as onchain,
         create_upstream_transport(settings) as transport,
     ):
         nursery.start_soon(ledger.run_recovery, _RECOVERY_SECONDS)
-        policy = AccessPolicy(settings.auth, keystore, clock=clock)
+        if settings.settlement.enabled:
+            await nursery.start(onchain.run_settlement)
+        policy = AccessPolicy(
+            settings.auth, keystore, clock=clock, onchain=onchain.onchain_policy
+        )
         verifier = Verifier(settings.auth, policy, ledger, clock=clock)
-        spend = LedgerSpendGuard(ledger)
+        spend = LedgerSpendGuard(ledger, onchain.paying_authority)
         chat = build_chat_service(
             settings, catalog, transport=transport, spend=spend, simulator_url=simulator_url
         )
@@ -134,7 +141,7 @@ async def open_runtime(
             authenticate=authenticate,
             check_tool=verifier.check_tool,  # type: ignore[arg-type]
             spend=spend,
-            tools=GatewayToolbox(chat, catalog, spend),
+            tools=GatewayToolbox(chat, catalog, spend, onchain.balance_lookup),
         )
         await nursery.start(mcp.run)
 
@@ -163,5 +170,7 @@ async def open_runtime(
             chat=chat,
             mcp=mcp,
             acp=acp,
+            onchain=onchain,
             simulator_url=simulator_url,
+            wallets=onchain.balance_lookup,
         )

@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from gateway.cli import _account, _acp, _keygen, _keys, _ledger, _mcp, _quote, _route, _serve, _sim
+from gateway.cli import _account, _acp, _keygen, _keys, _ledger, _mcp, _quote, _route, _serve, _sim, _swig
 from gateway.errors import GatewayError
 
 __all__ = ["app", "main"]
@@ -33,6 +33,7 @@ _quote.register(app)
 _mcp.register(app)
 _ledger.register(app)
 _acp.register(app)
+_swig.register(app)
 
 
 def main() -> None:

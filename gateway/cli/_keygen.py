@@ -155,6 +155,7 @@ def keygen(
             budget_scope=session,
             budget_range=range_,
             agent=agent,
+            owner=keystore.master() if agent and keystore.has_master() else None,
         )
     except ValidationError as exc:
         where = str(exc.errors()[0]["loc"][0]) if exc.errors()[0]["loc"] else "token"

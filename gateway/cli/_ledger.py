@@ -8,6 +8,7 @@ import trio
 import typer
 
 from gateway.cli._common import fail, print_json, settings
+from gateway.cli._reconcile import reconcile
 from gateway.ledger import CheckReport, format_usd, open_ledger
 from gateway.settings import Settings
 
@@ -47,7 +48,8 @@ def check(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``ledger check`` to the command line."""
+    """Add ``ledger check`` and ``ledger reconcile`` to the command line."""
     group = typer.Typer(help="The spending ledger.", no_args_is_help=True)
     group.command(name="check")(check)
+    group.command(name="reconcile")(reconcile)
     app.add_typer(group, name="ledger")

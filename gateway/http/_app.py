@@ -8,7 +8,16 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from gateway.errors import GatewayError
-from gateway.http import _admin, _agents, _chat, _models, _system, _tools, _usage
+from gateway.http import (
+    _admin,
+    _agents,
+    _chat,
+    _models,
+    _system,
+    _tools,
+    _transactions,
+    _usage,
+)
 from gateway.http._fastchat import FastChat
 from gateway.http._mounts import Mounts
 from gateway.http._observe import ObserveMiddleware
@@ -19,7 +28,7 @@ from gateway.settings import Settings
 
 __all__ = ["create_app"]
 
-_FACES = (_system, _models, _chat, _usage, _tools, _agents, _admin)
+_FACES = (_system, _models, _chat, _usage, _transactions, _tools, _agents, _admin)
 
 
 def create_app(settings: Settings) -> QuartTrio:

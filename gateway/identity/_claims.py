@@ -1,4 +1,4 @@
-"""The token payload: the reference claims plus ours (``jti``, ``agent``, ``tools``).
+"""The token payload: the reference claims plus ours (``jti``, ``agent``, ``owner``, ``tools``).
 
 Absent claims are omitted on the wire, never ``null``; the verifier refuses ``null`` so that no
 reader can mistake ``"exp": null`` for "no expiry" while another reads it as an error.
@@ -72,6 +72,9 @@ class Claims(BaseModel):
     budget_range: BudgetRange | None = None
     jti: _Jti | None = None
     agent: _Label | None = None
+    # CAIP-10 of the master key that granted the signing agent key its on-chain authority, so
+    # that a gateway without that keystore can find the authority (owner, agent) on-chain.
+    owner: str | None = None
     tools: tuple[_Glob, ...] | None = None
 
     @model_validator(mode="after")
@@ -85,6 +88,18 @@ class Claims(BaseModel):
             raise ValueError(f"iss is not a CAIP-10 account: {exc}") from None
         if self.chain != account.chain:
             raise ValueError("chain must equal the CAIP-2 prefix of iss")
+        return self
+
+    @model_validator(mode="after")
+    def _owner_is_an_account(self) -> Claims:
+        if self.owner is None:
+            return self
+        try:
+            owner = parse_account(self.owner)
+        except ValueError as exc:
+            raise ValueError(f"owner is not a CAIP-10 account: {exc}") from None
+        if owner.namespace != self.iss.split(":", 1)[0]:
+            raise ValueError("owner must be an account of the issuer's chain namespace")
         return self
 
     @property

@@ -29,9 +29,13 @@ def issue_claims(
     budget_scope: BudgetScope | None = None,
     budget_range: BudgetRange | None = None,
     agent: str | None = None,
+    owner: WalletKey | None = None,
     jti: str | None = None,
 ) -> Claims:
     """Claims issued by ``key`` on ``family``'s chain, with a fresh ``jti`` unless given.
+
+    ``owner`` (with ``agent``) is the master key that grants the agent key its on-chain
+    authority; the token then names it in the ``owner`` claim.
 
     Raises:
         pydantic.ValidationError: a claim value is out of range.
@@ -48,5 +52,6 @@ def issue_claims(
         budget_scope=budget_scope,
         budget_range=budget_range,
         agent=agent,
+        owner=owner.caip10(family) if owner is not None else None,
         jti=jti or new_jti(),
     )

@@ -47,5 +47,6 @@ def mint_token(
         budget_scope=budget_scope,
         budget_range=budget_range,
         agent=agent,
+        owner=keystore.master() if agent and keystore.has_master() else None,
     )
     return TokenCodec().sign(claims, key)

@@ -1,4 +1,4 @@
-"""The Solana chain family: USDC as an SPL token, agent authorities as SPL delegations.
+"""The Solana chain family: USDC as an SPL token, agent authorities as spending-caps grants.
 
 ``open_solana(settings.chains.solana, home)`` gives a :class:`SolanaChain` (a
 ``ChainBackend``); the embedded node lives in :mod:`gateway.chains.solana.node`.

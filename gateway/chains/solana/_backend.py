@@ -1,9 +1,11 @@
-"""``SolanaChain``: the ChainBackend for Solana, USDC as an SPL token.
+"""``SolanaChain``: the ChainBackend for Solana, USDC as an SPL token, caps in our program.
 
 Modes (``chains.solana`` in the settings): ``embedded`` starts or reuses the local node (see
-``node``) and takes the test USDC mint from it; ``rpc`` talks to ``rpc_url`` (devnet by default
-for the mint: Circle's devnet USDC); ``mainnet`` uses mainnet USDC and is refused by the settings
-unless ``confirm_mainnet`` is set. The chain is reached only through solana-py's AsyncClient.
+``node``) and takes the test USDC mint and the spending-caps program from it; ``rpc`` talks to
+``rpc_url`` (devnet by default for the mint: Circle's devnet USDC); ``mainnet`` uses mainnet
+USDC and is refused by the settings unless ``confirm_mainnet`` is set. Outside ``embedded`` the
+program's address is ``authority_program``. The chain is reached only through solana-py's
+AsyncClient.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from spl.token.instructions import create_idempotent_associated_token_account
 
 from gateway.chains._daemon import ensure_node
 from gateway.chains._interface import AuthorityState, ChainFamily, Payment, TxResult, Wallet
-from gateway.chains.solana._rpc import Restart, SolanaRpc
-from gateway.chains.solana._spl_authority import SplAuthority
+from gateway.chains.solana._program_authority import ProgramAuthority
+from gateway.chains.solana._rpc import Restart, SolanaRpc, rpc_label
 from gateway.chains.solana._token import (
     DEVNET_USDC,
     MAINNET_RPC,
@@ -73,11 +75,17 @@ class SolanaChain:
 
     chain: ChainFamily = "solana"
 
-    def __init__(self, rpc: SolanaRpc, usdc_mint: Pubkey, *, embedded: bool) -> None:
+    def __init__(
+        self, rpc: SolanaRpc, usdc_mint: Pubkey, caps_program: Pubkey | None, *, embedded: bool
+    ) -> None:
         self._rpc = rpc
         self._mint = usdc_mint
         self._embedded = embedded
-        self._authority = SplAuthority(rpc, usdc_mint)
+        self._program = caps_program
+        rpc.caps_program = caps_program
+        self._grants = (
+            None if caps_program is None else ProgramAuthority(rpc, usdc_mint, caps_program)
+        )
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -87,22 +95,48 @@ class SolanaChain:
         *,
         embedded: bool,
         usdc_mint: str | None = None,
+        authority_program: str | None = None,
         restart: Restart | None = None,
     ) -> AsyncIterator[SolanaChain]:
-        """A backend on the RPC at ``url``; ``embedded`` means our own node (mint from it).
+        """A backend on the RPC at ``url``; ``embedded`` means our own node (mint and program
+        from it). Elsewhere ``authority_program`` is the spending-caps program's address; without
+        it wallets and balances work but agent authorities raise ConfigError.
 
         ``restart`` (embedded only) starts the node again if it exited while idle.
         """
         rpc = SolanaRpc(url, airdrop_fees=embedded, restart=restart)
         try:
+            program: Pubkey | None = None
             if embedded:
                 config = await rpc.node_call("bitrouter_getConfig", [])
                 mint = _address(str(config["usdc_mint"]), "node's USDC mint")
+                program = _address(str(config["caps_program"]), "node's spending-caps program")
             else:
                 mint = _address(usdc_mint, "USDC mint") if usdc_mint else DEVNET_USDC
-            yield cls(rpc, mint, embedded=embedded)
+                if authority_program:
+                    program = _address(authority_program, "authority_program")
+                    (found,) = await rpc.accounts([program])
+                    if found is None or not found.executable:
+                        raise ConfigError(
+                            f"no program at chains.solana.authority_program ({program}) on "
+                            f"{rpc_label(url)}"
+                        )
+            yield cls(rpc, mint, program, embedded=embedded)
         finally:
             await rpc.aclose()
+
+    @property
+    def caps_program(self) -> str | None:
+        """The spending-caps program's address (None: not configured)."""
+        return None if self._program is None else str(self._program)
+
+    def _authorities(self) -> ProgramAuthority:
+        if self._grants is None:
+            raise ConfigError(
+                "agent authorities on Solana need chains.solana.authority_program (the "
+                "spending-caps program's address)"
+            )
+        return self._grants
 
     @property
     def usdc_mint(self) -> str:
@@ -178,8 +212,8 @@ class SolanaChain:
         cumulative_cap: int,
         expires_at: int,
     ) -> TxResult:
-        """Grant ``agent`` an authority payable to ``payee`` (see ``_spl_authority``)."""
-        signature = await self._authority.grant(
+        """Grant ``agent`` an authority payable to ``payee`` (see ``_program_authority``)."""
+        signature = await self._authorities().grant(
             _keypair(owner_secret, "owner"),
             _address(agent, "agent"),
             _address(payee, "payee"),
@@ -191,13 +225,13 @@ class SolanaChain:
 
     async def read_authority(self, owner: str, agent: str) -> AuthorityState | None:
         """The authority of ``agent`` under ``owner`` as the chain holds it, or None."""
-        return await self._authority.read(_address(owner, "owner"), _address(agent, "agent"))
+        return await self._authorities().read(_address(owner, "owner"), _address(agent, "agent"))
 
     async def pay(
         self, payee_secret: bytes, owner: str, agent: str, amount: int, reference: bytes
     ) -> TxResult:
         """Pull ``amount`` to the payee; a reference already paid returns that payment."""
-        signature = await self._authority.pay(
+        signature = await self._authorities().pay(
             _keypair(payee_secret, "payee"),
             _address(owner, "owner"),
             _address(agent, "agent"),
@@ -207,8 +241,8 @@ class SolanaChain:
         return TxResult("solana", signature)
 
     async def find_payment(self, owner: str, agent: str, reference: bytes) -> Payment | None:
-        """The payment with this reference out of the agent's account, if the chain has one."""
-        found = await self._authority.find_payment(
+        """The payment with this reference under the agent's grant, if the chain has one."""
+        found = await self._authorities().find_payment(
             _address(owner, "owner"), _address(agent, "agent"), _reference(reference)
         )
         if found is None:
@@ -217,7 +251,7 @@ class SolanaChain:
 
     async def revoke(self, owner_secret: bytes, agent: str) -> TxResult:
         """Revoke the authority and return the agent account's USDC to the owner."""
-        signature = await self._authority.revoke(
+        signature = await self._authorities().revoke(
             _keypair(owner_secret, "owner"), _address(agent, "agent")
         )
         return TxResult("solana", signature)
@@ -227,7 +261,9 @@ class SolanaChain:
 async def open_solana(settings: ChainSettings, home: Path) -> AsyncIterator[SolanaChain]:
     """The backend the ``chains.solana`` settings describe, closed on exit.
 
-    ``embedded`` starts the node in the home (``chains/solana``) if it is not running.
+    ``embedded`` starts the node in the home (``chains/solana``) if it is not running; the node
+    deploys the spending-caps program on its first start. Otherwise the program is at
+    ``authority_program``.
     """
     if settings.mode == "embedded":
 
@@ -246,5 +282,7 @@ async def open_solana(settings: ChainSettings, home: Path) -> AsyncIterator[Sola
         if not settings.rpc_url:
             raise ConfigError("chains.solana.mode 'rpc' needs rpc_url")
         url, mint = settings.rpc_url, settings.usdc or str(DEVNET_USDC)
-    async with SolanaChain.connect(url, embedded=False, usdc_mint=mint) as chain:
+    async with SolanaChain.connect(
+        url, embedded=False, usdc_mint=mint, authority_program=settings.authority_program
+    ) as chain:
         yield chain

@@ -15,6 +15,7 @@ from solders.transaction_status import (
 )
 from spl.token.constants import ASSOCIATED_TOKEN_PROGRAM_ID, TOKEN_PROGRAM_ID
 
+from gateway.chains.solana.program._errors import ProgramError
 from gateway.errors import ChainError
 
 __all__ = ["err_json", "refusal"]
@@ -81,11 +82,22 @@ def _words(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).lower()
 
 
-def _instruction_reason(index: int, inner: Any, programs: list[Pubkey]) -> tuple[str, str]:
+def _instruction_reason(
+    index: int, inner: Any, programs: list[Pubkey], caps_program: Pubkey | None
+) -> tuple[str, str]:
     program = programs[index] if 0 <= index < len(programs) else None
     name = "a program" if program is None else _PROGRAM_NAMES.get(program, f"program {program}")
+    if program is not None and program == caps_program:
+        name = "spending-caps program"
     if isinstance(inner, dict) and "Custom" in inner:
         code = int(inner["Custom"])
+        refused = ProgramError.from_code(code) if program == caps_program else None
+        if refused is not None:
+            return refused.code, f"{refused.description} ({name} error {code}, instruction {index})"
+        if program == caps_program:
+            # A failure inside a CPI carries the inner program's code; the program's own
+            # checks run first, so what remains comes from SPL Token.
+            program = TOKEN_PROGRAM_ID
         tables = {TOKEN_PROGRAM_ID: _TOKEN_ERRORS, SYSTEM_PROGRAM: _SYSTEM_ERRORS}
         table = tables.get(program, {}) if program is not None else {}
         slug, words = table.get(code, ("chain_refused", f"custom error {code}"))
@@ -94,16 +106,19 @@ def _instruction_reason(index: int, inner: Any, programs: list[Pubkey]) -> tuple
     return "chain_refused", f"{_words(str(label))} ({name}, instruction {index})"
 
 
-def refusal(action: str, err: Any, programs: list[Pubkey]) -> ChainError:
+def refusal(
+    action: str, err: Any, programs: list[Pubkey], caps_program: Pubkey | None = None
+) -> ChainError:
     """The ChainError for a transaction the chain refused; ``code`` names the reason.
 
     ``programs`` are the program ids of the transaction's instructions, in order, so that a
-    custom error code can be read in the words of the program that raised it.
+    custom error code can be read in the words of the program that raised it; errors of the
+    spending-caps program at ``caps_program`` use its own codes (``ProgramError.code``).
     """
     data = err_json(err)
     if isinstance(data, dict) and "InstructionError" in data:
         index, inner = data["InstructionError"]
-        code, reason = _instruction_reason(int(index), inner, programs)
+        code, reason = _instruction_reason(int(index), inner, programs, caps_program)
     elif isinstance(data, str):
         code, reason = "chain_refused", _TX_ERRORS.get(data, _words(data))
     else:

@@ -76,6 +76,7 @@ class SolanaRpc:
     ``restart`` (embedded chain only) starts the node again and gives its new URL; it is used
     once when a connection is refused — the node exits when idle — and only then, because a
     refused connection is the one failure where the request surely never reached the node.
+    ``caps_program`` names the spending-caps program, so its refusals are read in its words.
     """
 
     def __init__(self, url: str, *, airdrop_fees: bool, restart: Restart | None = None) -> None:
@@ -83,6 +84,7 @@ class SolanaRpc:
         self._label = rpc_label(url)
         self._airdrop_fees = airdrop_fees
         self._restart = restart
+        self.caps_program: Pubkey | None = None
 
     async def aclose(self) -> None:
         """Close the HTTP connections (also when cancelled)."""
@@ -103,7 +105,7 @@ class SolanaRpc:
         except RPCException as exc:
             error = exc.args[0] if exc.args else exc
             if isinstance(error, SendTransactionPreflightFailureMessage) and error.data.err:
-                raise refusal(action, error.data.err, list(programs)) from exc
+                raise refusal(action, error.data.err, list(programs), self.caps_program) from exc
             message = getattr(error, "message", None) or str(error)
             raise ChainError(f"the Solana RPC refused the {action}: {message}") from exc
         except SolanaJsonRpcError as exc:
@@ -174,7 +176,7 @@ class SolanaRpc:
                 response = await self._call(action, lambda c: c.get_signature_statuses([signature]))
                 status = response.value[0]
                 if status is not None and status.err is not None:
-                    raise refusal(action, status.err, programs)
+                    raise refusal(action, status.err, programs, self.caps_program)
                 if status is not None and status.confirmation_status in _CONFIRMED:
                     return
                 await trio.sleep(POLL_SECONDS)

@@ -31,6 +31,11 @@ import gateway.chains.solana.node
 from gateway.chains.solana import NODE_MODULE, SolanaChain
 from gateway.chains.solana.node import Node
 from gateway.chains.solana.node._journal import Journal, JournalCorrupt
+from gateway.chains.solana.program import (
+    BPF_LOADER_UPGRADEABLE_ID,
+    program_binary,
+    programdata_address,
+)
 
 SOL = 10**9
 
@@ -80,10 +85,11 @@ async def test_standard_methods(rpc: AsyncClient, chain: SolanaChain) -> None:
     assert found.transaction.meta is not None and found.transaction.meta.err is None
     config = await _node_call(rpc, "bitrouter_getConfig")
     assert config["usdc_mint"] == chain.usdc_mint and config["usdc_decimals"] == 6
+    assert config["caps_program"] == chain.caps_program
 
 
 @pytest.mark.req("SOL-NODE-RPC")
-async def test_token_accounts_history_and_memos(
+async def test_token_accounts_and_history(
     rpc: AsyncClient, chain: SolanaChain, grant_new: Any
 ) -> None:
     parties = await grant_new(per_tx_cap=2_000_000, cumulative_cap=5_000_000)
@@ -96,20 +102,36 @@ async def test_token_accounts_history_and_memos(
     parsed = (await rpc.get_account_info_json_parsed(account)).value
     assert parsed is not None
     info = parsed.data.parsed["info"]  # type: ignore[union-attr]
-    assert info["delegate"] == parties.payee and info["delegatedAmount"]["amount"] == "4000000"
+    assert info["delegatedAmount"]["amount"] == "4000000"
     owner = Pubkey.from_string(parties.owner)
     owned = (await rpc.get_token_accounts_by_owner(owner, TokenAccountOpts(mint=mint))).value
     assert {item.pubkey for item in owned} == {account, get_associated_token_address(owner, mint)}
 
     history = (await rpc.get_signatures_for_address(account)).value
     assert str(history[0].signature) == paid.tx_id
-    assert history[0].memo is not None and reference.hex() in history[0].memo
-    assert history[-1].memo is not None and "bitrouter/grant/v1" in history[-1].memo
     tx = (
         await rpc.get_transaction(history[0].signature, "json", max_supported_transaction_version=0)
     ).value
     assert tx is not None and tx.transaction.meta is not None
-    assert any(reference.hex() in line for line in tx.transaction.meta.log_messages or [])
+    logs = tx.transaction.meta.log_messages or []
+    assert any(str(chain.caps_program) in line for line in logs)
+
+
+@pytest.mark.req("SOL-NODE-DEPLOY")
+async def test_the_node_deploys_the_caps_program_through_the_loader(
+    rpc: AsyncClient, chain: SolanaChain, solana_node: Any
+) -> None:
+    config = await _node_call(rpc, "bitrouter_getConfig")
+    program = Pubkey.from_string(config["caps_program"])
+    assert str(program) == chain.caps_program
+    account = (await rpc.get_account_info(program)).value
+    assert account is not None and account.executable
+    assert account.owner == BPF_LOADER_UPGRADEABLE_ID
+    programdata = (await rpc.get_account_info(programdata_address(program))).value
+    assert programdata is not None
+    assert bytes(programdata.data)[45 : 45 + len(program_binary())] == program_binary()
+    saved = orjson.loads((solana_node.home / "chains" / "solana" / "config.json").read_bytes())
+    assert saved["caps_program"] == str(program)
 
 
 @pytest.mark.req("SOL-NODE-RPC", "SOL-NODE-CLOCK")
@@ -191,6 +213,9 @@ async def test_replay_rebuilds_the_same_chain(tmp_path: Path) -> None:
     ]
     assert replayed[0] == state[0] and replayed[1]["value"] == state[1]["value"]
     assert replayed[2]["usdc_mint"] == state[2]["usdc_mint"]
+    assert replayed[2]["caps_program"] == state[2]["caps_program"]
+    program = await _call(again, "getAccountInfo", state[2]["caps_program"])
+    assert program["value"]["executable"]  # the deployment was replayed, not redone
     assert replayed[2]["unix_time"] >= state[2]["unix_time"]  # the advanced clock survived
     assert await _call(again, "getBalance", owner) == {
         "context": {"slot": state[0], "apiVersion": "2.2.0"},

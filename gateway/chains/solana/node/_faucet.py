@@ -1,8 +1,9 @@
 """The node's own key: it creates the test USDC mint, mints it, and pays out SOL airdrops.
 
-The key and the mint's address live in the state folder (``node-keys.json``, mode 0600, and
-``config.json``). Faucet payouts are ordinary transactions signed by that key, so they are
-journaled, replayed and visible through ``getTransaction`` like any other.
+The key, the mint's key and the spending-caps program's key live in the state folder
+(``node-keys.json``, mode 0600); the mint's and the program's addresses in ``config.json``.
+Faucet payouts (and the program's deployment) are ordinary transactions signed by that key, so
+they are journaled, replayed and visible through ``getTransaction`` like any other.
 """
 
 from __future__ import annotations
@@ -64,30 +65,42 @@ def _create_ata(payer: Pubkey, owner: Pubkey, mint: Pubkey) -> Instruction:
     return Instruction(ASSOCIATED_TOKEN_PROGRAM_ID, bytes([_CREATE_IDEMPOTENT]), accounts)
 
 
+def _write_seeds(path: Path, seeds: dict[str, str]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(seeds, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
 @dataclass(frozen=True, slots=True)
 class Faucet:
-    """The node-held mint authority and the test USDC mint keypair."""
+    """The node-held mint authority, the test USDC mint keypair and the program's keypair."""
 
     authority: Keypair
     mint: Keypair
+    program: Keypair
 
     @classmethod
     def load_or_create(cls, state_dir: Path) -> Faucet:
-        """Read ``node-keys.json``, creating it (atomically, mode 0600) on first start."""
+        """Read ``node-keys.json``, creating it (atomically, mode 0600) on first start.
+
+        A state folder from before the spending-caps program gets a program key added.
+        """
         path = state_dir / "node-keys.json"
-        if not path.exists():
-            seeds = {"authority": secrets.token_hex(32), "mint": secrets.token_hex(32)}
-            tmp = state_dir / "node-keys.json.tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(seeds, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        seeds = json.loads(path.read_text(encoding="utf-8"))
+        seeds: dict[str, str] = {}
+        if path.exists():
+            seeds = json.loads(path.read_text(encoding="utf-8"))
+        wanted = {name: seeds.get(name) for name in ("authority", "mint", "program")}
+        if any(seed is None for seed in wanted.values()):
+            seeds = {name: seed or secrets.token_hex(32) for name, seed in wanted.items()}
+            _write_seeds(path, seeds)
         return cls(
             authority=Keypair.from_seed(bytes.fromhex(seeds["authority"])),
             mint=Keypair.from_seed(bytes.fromhex(seeds["mint"])),
+            program=Keypair.from_seed(bytes.fromhex(seeds["program"])),
         )
 
     @property
@@ -95,12 +108,18 @@ class Faucet:
         """The test USDC mint."""
         return self.mint.pubkey()
 
+    @property
+    def caps_program(self) -> Pubkey:
+        """Where the spending-caps program is deployed."""
+        return self.program.pubkey()
+
     def write_config(self, state_dir: Path) -> None:
-        """Publish the mint's address in ``config.json``."""
+        """Publish the mint's and the program's addresses in ``config.json``."""
         config = {
             "usdc_mint": str(self.usdc_mint),
             "mint_authority": str(self.authority.pubkey()),
             "decimals": USDC_DECIMALS,
+            "caps_program": str(self.caps_program),
         }
         tmp = state_dir / "config.json.tmp"
         tmp.write_text(json.dumps(config, indent=2), encoding="utf-8")

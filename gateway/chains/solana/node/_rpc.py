@@ -21,6 +21,7 @@ from solders.hash import Hash
 from solders.transaction import VersionedTransaction
 from spl.token.constants import MINT_LEN
 
+from gateway.chains.solana.node._deployer import deploy_caps_program
 from gateway.chains.solana.node._faucet import USDC_DECIMALS, Faucet
 from gateway.chains.solana.node._fault import INVALID_PARAMS, RpcFault, preflight_fault
 from gateway.chains.solana.node._journal import Journal
@@ -62,7 +63,8 @@ class Node:
         self._faucet.write_config(state_dir)
 
     async def start(self) -> None:
-        """Replay the journal, then create the USDC mint on first start."""
+        """Replay the journal, then create the USDC mint and deploy the spending-caps program
+        on first start."""
         for entry in self._journal.read():
             if entry["k"] == "clock":
                 self._ledger.apply_clock(int(entry["t"]), int(entry["o"]))
@@ -74,6 +76,7 @@ class Node:
         if self._ledger.svm.get_account(self._faucet.usdc_mint) is None:
             rent = self._ledger.svm.minimum_balance_for_rent_exemption(MINT_LEN)
             await self._land(self._faucet.create_mint(self._ledger.latest_blockhash, rent))
+        await deploy_caps_program(self._ledger, self._faucet, self._land)
 
     def close(self) -> None:
         """Close the journal."""
@@ -199,6 +202,7 @@ class Node:
             "usdc_mint": str(self._faucet.usdc_mint),
             "usdc_decimals": USDC_DECIMALS,
             "mint_authority": str(self._faucet.authority.pubkey()),
+            "caps_program": str(self._faucet.caps_program),
             "unix_time": self._ledger.now(),
             "slot": self._ledger.slot,
         }

@@ -2,7 +2,7 @@
 
 The program (C source ``caps.c``) holds one grant per (owner, agent) and lets the grant's payee
 pull the owner's tokens within a per-transaction cap, a cumulative cap and an expiry, once per
-payment reference, until the owner revokes. See ``specs/onchain-program.md``.
+payment reference, until the owner revokes. See ``specs/onchain.md`` (Solana).
 """
 
 from gateway.chains.solana.program._accounts import (
