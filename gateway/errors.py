@@ -45,9 +45,9 @@ __all__ = [
     "RateLimited",
     "SettlementError",
     "SpendingError",
+    "UnsupportedMediaType",
     "UpstreamError",
     "UpstreamTimeout",
-    "UnsupportedMediaType",
     "UpstreamUnavailable",
 ]
 

@@ -124,22 +124,26 @@ async def open_runtime(
         nursery.start_soon(ledger.run_recovery, _RECOVERY_SECONDS)
         if settings.settlement.enabled:
             await nursery.start(onchain.run_settlement)
-        policy = AccessPolicy(
-            settings.auth, keystore, clock=clock, onchain=onchain.onchain_policy
-        )
+        policy = AccessPolicy(settings.auth, keystore, clock=clock, onchain=onchain.onchain_policy)
         verifier = Verifier(settings.auth, policy, ledger, clock=clock)
         spend = LedgerSpendGuard(ledger, onchain.paying_authority)
         chat = build_chat_service(
-            settings, catalog, transport=transport, spend=spend, simulator_url=simulator_url
+            settings,
+            catalog,
+            transport=transport,
+            # The chat service hands the faces' identity.Principal through to the guard; its
+            # protocol only names the two members it reads itself.
+            spend=spend,  # type: ignore[arg-type]
+            simulator_url=simulator_url,
         )
 
-        async def authenticate(header: str | None) -> object:
+        async def authenticate(header: str | None) -> Principal:
             return await verifier.verify(bearer_token(header), scope="api")
 
         mcp = McpFace(
             settings,
             authenticate=authenticate,
-            check_tool=verifier.check_tool,  # type: ignore[arg-type]
+            check_tool=verifier.check_tool,
             spend=spend,
             tools=GatewayToolbox(chat, catalog, spend, onchain.balance_lookup),
         )
@@ -152,7 +156,7 @@ async def open_runtime(
         acp = AcpFace(
             settings,
             authenticate=authenticate,
-            spend=spend,  # type: ignore[arg-type]
+            spend=spend,
             session_token=agent_session_token,
             gateway_url=_local_url(settings),
         )

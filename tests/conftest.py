@@ -46,8 +46,11 @@ async def served(home: Path, nursery: trio.Nursery) -> AsyncIterator[str]:
     from gateway.http import serve
 
     settings = make_settings(home)
-    urls = await nursery.start(lambda task_status: serve(
-        settings, host="127.0.0.1", port=0, handle_signals=False, task_status=task_status))
+    urls = await nursery.start(
+        lambda task_status: serve(
+            settings, host="127.0.0.1", port=0, handle_signals=False, task_status=task_status
+        )
+    )
     yield urls[0]
     nursery.cancel_scope.cancel()
 

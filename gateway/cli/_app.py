@@ -9,7 +9,19 @@ import sys
 
 import typer
 
-from gateway.cli import _account, _acp, _keygen, _keys, _ledger, _mcp, _quote, _route, _serve, _sim, _swig
+from gateway.cli import (
+    _account,
+    _acp,
+    _keygen,
+    _keys,
+    _ledger,
+    _mcp,
+    _quote,
+    _route,
+    _serve,
+    _sim,
+    _swig,
+)
 from gateway.errors import GatewayError
 
 __all__ = ["app", "main"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import cast
 
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
@@ -19,7 +20,7 @@ from gateway.http import (
     _usage,
 )
 from gateway.http._fastchat import FastChat
-from gateway.http._mounts import Mounts
+from gateway.http._mounts import ASGIApp, Mounts
 from gateway.http._observe import ObserveMiddleware
 from gateway.http._respond import on_gateway_error, on_http_exception, on_unexpected
 from gateway.metrics import Metrics
@@ -55,9 +56,10 @@ def create_app(settings: Settings) -> QuartTrio:
         await stack.aclose()
 
     paths = frozenset(spec.path for spec in app.config["BITROUTER_ROUTES"])
-    app.asgi_app = ObserveMiddleware(  # type: ignore[method-assign]
+    quart_asgi = cast(ASGIApp, app.asgi_app)
+    app.asgi_app = ObserveMiddleware(  # type: ignore[method-assign,assignment]
         # POST /v1/chat/completions is answered by FastChat before Quart (the hot path).
-        FastChat(app, Mounts(app, app.asgi_app), max_body=settings.server.max_body_bytes),
+        FastChat(app, Mounts(app, quart_asgi), max_body=settings.server.max_body_bytes),
         metrics,
         paths,
         log=settings.server.access_log,

@@ -30,8 +30,8 @@ async def read_body() -> bytes:
     mime = request.mimetype
     if mime != "application/json" and not mime.endswith("+json"):
         raise UnsupportedMediaType(f"expected content-type application/json, got {mime or 'none'}")
-    data: bytes = await request.get_data(cache=False, as_text=False)
-    return data
+    data = await request.get_data(cache=False, as_text=False)
+    return data if isinstance(data, bytes) else data.encode()
 
 
 async def read_json(model: type[M]) -> M:

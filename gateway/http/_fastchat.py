@@ -169,7 +169,9 @@ class FastChat:
             # the connection since the body never ended).
             _log.error("request %s failed after its response began: %s", rid, error.message)
         except Exception as error:  # the face's top-level handler, as Quart's on_unexpected
-            _log.error("unhandled error in request %s: %s", rid, type(error).__name__, exc_info=error)
+            _log.error(
+                "unhandled error in request %s: %s", rid, type(error).__name__, exc_info=error
+            )
             if not started:
                 await _send_error(send, GatewayError(f"internal error (request {rid})"))
 
@@ -191,9 +193,7 @@ class FastChat:
                     stream = await chat.stream(principal, body, request_id=rid, quote_id=quote_id)
                     await _send_stream(send, stream)
                 else:
-                    result = await chat.complete(
-                        principal, body, request_id=rid, quote_id=quote_id
-                    )
+                    result = await chat.complete(principal, body, request_id=rid, quote_id=quote_id)
                     label = str(result["provider"]).encode("latin-1")
                     provider = (b"x-bitrouter-provider", label)
                     await _send_json(send, 200, orjson.dumps(result), [provider])

@@ -57,7 +57,9 @@ def openapi_document(routes: Iterable[RouteSpec], version: str) -> dict[str, Any
     """The OpenAPI 3.1 document of ``routes``."""
     routes = list(routes)
     models = {m for r in routes for m in (r.request, r.response) if m is not None}
-    keyed = [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)]
+    keyed: list[tuple[type[BaseModel], Literal["validation"]]] = [
+        (m, "validation") for m in sorted(models, key=lambda m: m.__name__)
+    ]
     refs, defs = models_json_schema(keyed, ref_template="#/components/schemas/{model}")
     schemas: dict[str, Any] = dict(defs.get("$defs", {}))
     schemas["Error"] = _ERROR

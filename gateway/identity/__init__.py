@@ -29,7 +29,6 @@ from gateway.identity._keys import (
 )
 from gateway.identity._keystore import KeyAddresses, Keystore
 from gateway.identity._mint import mint_token
-from gateway.identity._session import session_token
 from gateway.identity._policy import AccessPolicy, OnchainCheck
 from gateway.identity._principal import Principal
 from gateway.identity._revocation import (
@@ -38,6 +37,7 @@ from gateway.identity._revocation import (
     RevocationStore,
     revocation_key,
 )
+from gateway.identity._session import session_token
 from gateway.identity._token_files import TokenFiles
 from gateway.identity._verifier import Verifier, bearer_token
 
