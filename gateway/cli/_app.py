@@ -12,15 +12,21 @@ import typer
 from gateway.cli import (
     _account,
     _acp,
+    _daemon,
+    _dashboard,
+    _first,
+    _init,
     _keygen,
     _keys,
     _ledger,
     _mcp,
+    _models,
     _quote,
     _route,
     _serve,
     _sim,
     _swig,
+    _usage,
 )
 from gateway.errors import GatewayError
 
@@ -46,6 +52,12 @@ _mcp.register(app)
 _ledger.register(app)
 _acp.register(app)
 _swig.register(app)
+_models.register(app)
+_usage.register(app)
+_first.register(app)
+_init.register(app)
+_daemon.register(app)
+_dashboard.register(app)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from functools import partial
 from typing import Annotated
 
 import trio
@@ -51,7 +52,7 @@ def serve(
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
-            urls = await nursery.start(serve_app, current, host, port)
+            urls = await nursery.start(partial(serve_app, current, host=host, port=port))
             _banner(urls)
 
     trio.run(main)
