@@ -18,7 +18,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import html
-import json
 import queue
 import shutil
 import socket
@@ -64,6 +63,8 @@ class Gateway:
             with provider keys set), False never; None (default) when no provider key is set.
         generate_key: create the home's master key if it has none; default: only for a
             temporary home.
+        agent_keys: labels of agent keys to create in the home (those missing) before
+            serving, so that their tokens are accepted from the first request.
     """
 
     def __init__(
@@ -74,6 +75,7 @@ class Gateway:
         port: int = 0,
         simulator: bool | None = None,
         generate_key: bool | None = None,
+        agent_keys: Sequence[str] = (),
     ) -> None:
         self._temporary = home is None
         self.home = Path(tempfile.mkdtemp(prefix="bitrouter-")) if home is None else Path(home)
@@ -82,11 +84,13 @@ class Gateway:
         self._port = port
         self._simulator = simulator
         self._generate_key = self._temporary if generate_key is None else generate_key
+        self._agent_keys = tuple(agent_keys)
         self._thread: threading.Thread | None = None
         self._trio_token: trio.lowlevel.TrioToken | None = None
         self._shutdown: trio.Event | None = None
         self._cancel: trio.CancelScope | None = None
         self._nodes_before: frozenset[str] = frozenset()
+        self._clients: list[Client] = []
         self.url: str | None = None
         self.simulator_url: str | None = None
         self.settings: Settings | None = None
@@ -119,13 +123,12 @@ class Gateway:
         """
         if self._thread is not None:
             return self
-        self.settings = self._load(self._port or _free_port("127.0.0.1"))
-        if self._generate_key:
-            from gateway.identity import Keystore
-
-            keystore = Keystore(self.home)
-            if not keystore.has_master():
-                keystore.generate_master()
+        try:
+            self.settings = self._load(self._port or _free_port("127.0.0.1"))
+            self._create_keys()
+        except GatewayError:
+            self._remove_home()
+            raise
         self._nodes_before = self._running_nodes()
         started: queue.Queue[tuple[str, str | None] | BaseException] = queue.Queue()
         self._thread = threading.Thread(
@@ -138,12 +141,24 @@ class Gateway:
             raise GatewayError("the gateway did not start within a minute") from None
         if isinstance(result, BaseException):
             self._thread = None
+            self._remove_home()
             if isinstance(result, GatewayError):
                 raise result
             raise ConfigError(f"the gateway could not start: {result}") from result
         self.url, self.simulator_url = result
         atexit.register(self.stop)
         return self
+
+    def _create_keys(self) -> None:
+        from gateway.identity import Keystore
+
+        keystore = Keystore(self.home)
+        if self._generate_key and not keystore.has_master():
+            keystore.generate_master()
+        known = set(keystore.agents())
+        for label in self._agent_keys:
+            if label not in known:
+                keystore.create_agent(label)
 
     def _run(
         self, settings: Settings, started: queue.Queue[tuple[str, str | None] | BaseException]
@@ -180,10 +195,16 @@ class Gateway:
             started.put(exc)
 
     def stop(self) -> None:
-        """Stop serving (gracefully, then by force after 15 s) and wait for the thread; chain
-        nodes this gateway started are stopped; a temporary home is removed."""
+        """Stop serving (gracefully, then by force after 15 s) and wait for the thread.
+
+        The clients made by :meth:`client` are closed, chain nodes this gateway started are
+        stopped, and a temporary home is removed.
+        """
         thread, self._thread = self._thread, None
         atexit.unregister(self.stop)
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
         if thread is not None and self._trio_token is not None:
             with contextlib.suppress(trio.RunFinishedError):
                 assert self._shutdown is not None
@@ -196,6 +217,9 @@ class Gateway:
         if thread is not None:
             self._stop_chain_nodes()
         self.url = None
+        self._remove_home()
+
+    def _remove_home(self) -> None:
         if self._temporary:
             shutil.rmtree(self.home, ignore_errors=True)
 
@@ -261,7 +285,9 @@ class Gateway:
         from agents import Client
 
         factory = None if token is not None else lambda: self.token(agent=agent)
-        return Client(self._base_url(), token, token_factory=factory, timeout=timeout)
+        client = Client(self._base_url(), token, token_factory=factory, timeout=timeout)
+        self._clients.append(client)
+        return client
 
     def async_client(
         self, token: str | None = None, *, agent: str | None = None, timeout: float = 60.0
@@ -288,15 +314,16 @@ class Gateway:
         return f"<Gateway {state}, home {self.home}>"
 
     def _repr_html_(self) -> str:
-        rows = {
+        providers = "simulated (offline)" if self.simulator_url else "real"
+        rows: dict[str, str | None] = {
             "state": "serving" if self.running else "stopped",
             "url": self.url,
             "home": str(self.home) + (" (temporary)" if self._temporary else ""),
-            "providers": "simulated (offline)" if self.simulator_url else "real",
+            "providers": providers if self.running else None,
         }
         cells = "".join(
             f'<tr><th style="text-align: left">{k}</th><td style="text-align: left">'
-            f"{html.escape(json.dumps(v) if v is None else str(v))}</td></tr>"
+            f"{html.escape('—' if v is None else v)}</td></tr>"
             for k, v in rows.items()
         )
         return f"<table><caption><b>BitRouter gateway</b></caption>{cells}</table>"

@@ -53,6 +53,16 @@ async def served(home: Path, nursery: trio.Nursery) -> AsyncIterator[str]:
     )
     yield urls[0]
     nursery.cancel_scope.cancel()
+    stop_chain_nodes(home)
+
+
+def stop_chain_nodes(home: Path) -> None:
+    """Stop the embedded chain nodes a test's gateway started in ``home`` (e.g. /v1/balance)."""
+    from gateway.chains._daemon import stop_node
+
+    for name in ("solana", "tempo"):
+        if (home / "chains" / name).exists():
+            stop_node(home, name)
 
 
 @pytest.fixture

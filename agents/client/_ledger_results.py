@@ -215,7 +215,8 @@ class WalletBalance:
 class Balance:
     """What the caller spent and may still spend: limits, expiry, authority and wallets.
 
-    ``remaining_micro_usd`` is None when nothing limits the caller.
+    ``remaining_micro_usd`` is None when nothing limits the caller; ``limited_by`` names the
+    limit that binds (the token's budget, the agent's authority…).
     """
 
     identity: str
@@ -226,12 +227,14 @@ class Balance:
     expires_at: datetime | None
     authority: Mapping[str, Any] | None
     wallets: tuple[WalletBalance, ...]
+    budget: Mapping[str, Any] | None = None
+    limited_by: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Balance:
         """From the body of ``GET /v1/balance``."""
-        authority = data.get("authority")
+        authority, budget = data.get("authority"), data.get("budget")
         return cls(
             identity=text(data, "identity"),
             spent_micro_usd=integer(data, "spent_micro_usd"),
@@ -244,6 +247,8 @@ class Balance:
                 WalletBalance(text(w, "chain"), text(w, "address"), maybe_int(w, "usdc_micro_usd"))
                 for w in map(mapping, data.get("wallets") or ())
             ),
+            budget=dict(budget) if isinstance(budget, Mapping) else None,
+            limited_by=None if data.get("limited_by") is None else str(data["limited_by"]),
             raw=data,
         )
 
@@ -254,9 +259,11 @@ class Balance:
             ("spent (µUSD)", self.spent_micro_usd),
             ("reserved (µUSD)", self.reserved_micro_usd),
             ("remaining (µUSD)", "unlimited" if remaining is None else remaining),
+            ("limited by", self.limited_by),
             ("expires at (UTC)", self.expires_at),
         ]
         pairs += [(f"limit: {k}", v) for k, v in self.limits.items()]
+        pairs += [(f"budget: {k}", v) for k, v in (self.budget or {}).items()]
         pairs += [(f"authority: {k}", v) for k, v in (self.authority or {}).items()]
         parts = [_html.fields(pairs, title="Balance")]
         if remaining is not None:
@@ -270,14 +277,17 @@ class Balance:
 
 @dataclass(frozen=True, slots=True)
 class Transaction:
-    """One on-chain settlement of the caller's charges."""
+    """One on-chain settlement of the caller's charges (``status``: pending, settled or
+    refused, with the chain's ``error``)."""
 
     chain: str
-    tx_id: str
+    tx_id: str | None
     amount_micro_usd: int
     agent: str | None
     created_at: datetime | None
     status: str
+    charges: int = 0
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,11 +309,13 @@ class TransactionList:
             tuple(
                 Transaction(
                     chain=text(t, "chain"),
-                    tx_id=text(t, "tx_id"),
+                    tx_id=None if t.get("tx_id") is None else str(t["tx_id"]),
                     amount_micro_usd=integer(t, "amount_micro_usd"),
                     agent=t.get("agent"),
                     created_at=when(t.get("created_at")),
                     status=text(t, "status"),
+                    charges=integer(t, "charges"),
+                    error=None if t.get("error") is None else str(t["error"]),
                 )
                 for t in map(mapping, data.get("data") or ())
             )
@@ -311,16 +323,16 @@ class TransactionList:
 
     def _rows(self) -> list[tuple[Any, ...]]:
         return [
-            (t.created_at, t.chain, t.tx_id, t.amount_micro_usd, t.agent, t.status)
+            (t.created_at, t.chain, t.tx_id, t.amount_micro_usd, t.agent, t.status, t.error)
             for t in self.transactions
         ]
 
     def to_pandas(self) -> Any:
         """One row per settlement."""
         columns = ("created_at", "chain", "tx_id", "amount_micro_usd", "agent", "status")
-        return frame(columns, self._rows())
+        return frame((*columns, "error"), self._rows())
 
     def _repr_html_(self) -> str:
-        columns = ("time (UTC)", "chain", "transaction", "µUSD", "agent", "status")
+        columns = ("time (UTC)", "chain", "transaction", "µUSD", "agent", "status", "error")
         title = f"{len(self.transactions)} settlements"
         return _html.block(_html.table(columns, self._rows(), title=title))

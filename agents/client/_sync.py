@@ -14,6 +14,7 @@ from agents.client import _acp, _mcp
 from agents.client._base import Setup, filter_models
 from agents.client._catalog_results import ModelList, Quote, RouteDecision
 from agents.client._chat_results import ChatResult
+from agents.client._errors import BitRouterError
 from agents.client._groups import run_in_thread
 from agents.client._http import Messages, decode, error_of, query, unreachable
 from agents.client._ledger_results import Balance, TransactionList, Usage, UsageSummary
@@ -60,6 +61,8 @@ class Client:
         )
 
     def _send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+        if self._http.is_closed:
+            raise BitRouterError(f"this client of {self.base_url} is closed")
         try:
             return self._http.send(request, stream=stream)
         except httpx.TransportError as exc:
@@ -181,27 +184,42 @@ class Client:
         limit: int | None = None,
         model: str | None = None,
         provider: str | None = None,
+        kind: Literal["model", "tool", "agent"] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> Usage:
-        """Your recent requests (newest first) with tokens and cost."""
-        params = query(limit=limit, model=model, provider=provider, since=since, until=until)
+        """Your recent requests (newest first) with tokens and cost.
+
+        Args:
+            limit: at most this many (the gateway's default is 50).
+            model: only this model, tool or agent.
+            kind: only model calls, tool calls or agent turns.
+        """
+        params = query(
+            limit=limit, model=model, provider=provider, kind=kind, since=since, until=until
+        )
         return Usage.from_json(self._json("GET", "/v1/usage", params=params))
 
     def usage_summary(
-        self, group_by: Literal["model", "provider", "day"] = "model"
+        self,
+        group_by: Literal["model", "provider", "day", "kind"] = "model",
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> UsageSummary:
-        """Your spend added up by model, provider or day."""
-        body = self._json("GET", "/v1/usage/summary", params={"group_by": group_by})
+        """Your spend added up by model, provider, day or kind (model, tool, agent)."""
+        params = query(group_by=group_by, since=since, until=until)
+        body = self._json("GET", "/v1/usage/summary", params=params)
         return UsageSummary.from_json(body)
 
     def balance(self) -> Balance:
         """What you spent and may still spend: caps, expiry, authority and wallet balances."""
         return Balance.from_json(self._json("GET", "/v1/balance"))
 
-    def transactions(self) -> TransactionList:
-        """Your on-chain settlements."""
-        return TransactionList.from_json(self._json("GET", "/v1/transactions"))
+    def transactions(self, *, limit: int | None = None) -> TransactionList:
+        """Your on-chain settlements, newest first."""
+        params = query(limit=limit)
+        return TransactionList.from_json(self._json("GET", "/v1/transactions", params=params))
 
     def tools(self) -> ToolList:
         """The MCP tools your token may call, with their prices."""

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import AsyncIterator
+import io
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 import anyio
 import httpx2
@@ -87,6 +90,19 @@ def _http_client(server: McpServerSettings) -> httpx2.AsyncClient:
     return httpx2.AsyncClient(headers=dict(server.headers), timeout=timeout)
 
 
+@contextlib.contextmanager
+def _errlog() -> Iterator[TextIO]:
+    """Where a stdio upstream's stderr goes: ours, or nowhere when ours has no file (a Jupyter
+    kernel, a captured test), since the subprocess needs a real descriptor."""
+    try:
+        sys.stderr.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        with open(os.devnull, "w") as sink:
+            yield sink
+        return
+    yield sys.stderr
+
+
 @contextlib.asynccontextmanager
 async def open_transport(
     server: McpServerSettings, ended: trio.Event
@@ -98,8 +114,9 @@ async def open_transport(
         params = StdioServerParameters(
             command=server.command, args=list(server.args), env=dict(server.env)
         )
-        async with stdio_client(params) as (read, write):
-            yield _WatchedReadStream(read, ended), write
+        with _errlog() as errlog:
+            async with stdio_client(params, errlog=errlog) as (read, write):
+                yield _WatchedReadStream(read, ended), write
         return
     assert server.url is not None  # the settings validate exactly one transport
     async with (
