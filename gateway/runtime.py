@@ -31,7 +31,13 @@ from gateway.mcp import McpFace
 from gateway.metering import LedgerSpendGuard, WalletLookup
 from gateway.metrics import Metrics
 from gateway.onchain import Onchain, open_onchain
-from gateway.providers import ProviderStatus, create_upstream_transport, resolve_endpoints
+from gateway.providers import (
+    ProviderStatus,
+    create_upstream_transport,
+    load_remote_catalog,
+    remote_settings,
+    resolve_endpoints,
+)
 from gateway.settings import Settings
 from gateway.simulator import SimulatorConfig, serve_simulator
 from gateway.toolbox import GatewayToolbox
@@ -90,6 +96,8 @@ def _local_url(settings: Settings) -> str:
 
 
 def _needs_simulator(settings: Settings, catalog: Catalog) -> bool:
+    if remote_settings(settings) is not None:
+        return False  # default mode: the operator serves every model
     mode = settings.simulator.mode
     if mode != "auto":
         return mode == "on"
@@ -111,6 +119,9 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     """Build the runtime, start its background work in ``nursery``, close it on exit."""
     catalog = load_catalog()
+    remote = remote_settings(settings)
+    if remote is not None:  # default mode: the operator's models, at its prices
+        catalog = await load_remote_catalog(catalog, remote)
     simulator_url = None
     if _needs_simulator(settings, catalog):
         simulator_url = await _start_simulator(settings, nursery)

@@ -7,7 +7,7 @@ import httpx
 from gateway.chat._service import ChatService
 from gateway.chat._spending import SpendGuard
 from gateway.core import Catalog
-from gateway.providers import resolve_endpoints, upstreams
+from gateway.providers import remote_settings, remote_upstreams, resolve_endpoints, upstreams
 from gateway.quotes import MemoryQuoteStore, QuoteService, QuoteStore
 from gateway.routing import HealthBoard, Router, with_configured_models
 from gateway.settings import Settings
@@ -49,6 +49,7 @@ def build_chat_service(
         raise TypeError("build_chat_service needs transport=")
     router = build_router(settings, catalog, simulator_url)
     quotes = QuoteService(router, quote_store or MemoryQuoteStore(), settings.quotes.ttl_seconds)
-    return ChatService(
-        router, upstreams(pool), spend, quotes, max_attempts=settings.routing.max_attempts
-    )
+    # Default mode: calls go to the operator, each signed by the local agent key.
+    remote = remote_settings(settings)
+    families = upstreams(pool) if remote is None else remote_upstreams(settings, remote, pool)
+    return ChatService(router, families, spend, quotes, max_attempts=settings.routing.max_attempts)

@@ -12,6 +12,12 @@ from gateway.providers._endpoints import SIMULATED_KEY, Endpoints, ProviderStatu
 from gateway.providers._gemini import GeminiUpstream
 from gateway.providers._http import HttpUpstream
 from gateway.providers._openai import OpenAIUpstream
+from gateway.providers._remote import (
+    REMOTE_PROVIDER,
+    load_remote_catalog,
+    remote_settings,
+    remote_upstreams,
+)
 from gateway.providers._types import (
     ChunkStream,
     Completion,
@@ -23,6 +29,7 @@ from gateway.providers._types import (
 )
 
 __all__ = [
+    "REMOTE_PROVIDER",
     "SIMULATED_KEY",
     "AnthropicUpstream",
     "ChunkStream",
@@ -39,6 +46,9 @@ __all__ = [
     "UpstreamFailure",
     "create_http_client",
     "create_upstream_transport",
+    "load_remote_catalog",
+    "remote_settings",
+    "remote_upstreams",
     "resolve_endpoints",
     "upstreams",
 ]

@@ -17,6 +17,7 @@ from gateway.core.catalog import Protocol as WireFamily
 from gateway.providers._anthropic import anthropic_headers
 from gateway.providers._gemini import gemini_headers
 from gateway.providers._openai import openai_headers
+from gateway.providers._remote import REMOTE_PROVIDER, remote_endpoint, remote_settings
 from gateway.providers._types import Endpoint
 from gateway.settings import ProviderSettings, Settings
 
@@ -89,10 +90,29 @@ def _configured_entries(catalog: Catalog, settings: Settings) -> Iterator[Provid
             yield ProviderEntry(pid, pid, config.protocol or "openai", config.api_base, None)
 
 
+def _remote_endpoints(catalog: Catalog, settings: Settings) -> Endpoints | None:
+    # Default mode: one provider, the operator; the catalog's own providers are not called.
+    remote = remote_settings(settings)
+    if remote is None:
+        return None
+    statuses = {
+        pid: ProviderStatus(False, False, f"default mode: models go through {remote.url}")
+        for pid in catalog.providers
+    }
+    statuses[REMOTE_PROVIDER] = ProviderStatus(True, False, f"served by the operator {remote.url}")
+    return Endpoints({REMOTE_PROVIDER: remote_endpoint(settings, remote)}, statuses)
+
+
 def resolve_endpoints(
     catalog: Catalog, settings: Settings, simulator_url: str | None = None
 ) -> Endpoints:
-    """The endpoints of every routable provider (``simulator_url``: the running simulator)."""
+    """The endpoints of every routable provider (``simulator_url``: the running simulator).
+
+    In default mode (``mode: default`` with a ``remote``) the only one is the operator.
+    """
+    remote = _remote_endpoints(catalog, settings)
+    if remote is not None:
+        return remote
     mode = settings.simulator.mode if simulator_url else "off"
     routing = settings.routing
     endpoints: dict[str, Endpoint] = {}
