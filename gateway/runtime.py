@@ -28,7 +28,7 @@ from gateway.identity import (
 )
 from gateway.ledger import Ledger, open_ledger
 from gateway.mcp import McpFace
-from gateway.metering import LedgerSpendGuard, WalletLookup
+from gateway.metering import LedgerQuoteStore, LedgerSpendGuard, WalletLookup
 from gateway.metrics import Metrics
 from gateway.onchain import Onchain, open_onchain
 from gateway.providers import (
@@ -146,6 +146,7 @@ async def open_runtime(
             # protocol only names the two members it reads itself.
             spend=spend,  # type: ignore[arg-type]
             simulator_url=simulator_url,
+            quote_store=LedgerQuoteStore(ledger),  # single-use across every process
         )
 
         async def authenticate(header: str | None) -> Principal:

@@ -32,6 +32,7 @@ recorded), shielded from cancellation. ``reserve``/``charge``/``release`` are th
 that cannot use a block. Views: ``usage``, ``summary``, ``balance`` (scoped by identity; None is
 every identity, for admins). Agents' authorities: ``set_authority``/``authority``. Settlement:
 ``unsettled``/``mark_settled``. The identity layer's revocation store: ``is_revoked``/``revoke``.
+Price quotes shared by every process (redeemed at most once): ``put_quote``/``take_quote``.
 Books: ``check`` (``bitrouter ledger check``), ``recover_expired``.
 """
 
@@ -46,8 +47,10 @@ from gateway.ledger._types import (
     Charge,
     Kind,
     Principal,
+    QuoteOutcome,
     Reservation,
     ReserveRequest,
+    StoredQuote,
     TokenLimits,
 )
 from gateway.ledger._views import (
@@ -79,9 +82,11 @@ __all__ = [
     "Kind",
     "Ledger",
     "Principal",
+    "QuoteOutcome",
     "RecoveryReport",
     "Reservation",
     "ReserveRequest",
+    "StoredQuote",
     "SummaryRow",
     "TokenLimits",
     "UnsettledCharge",

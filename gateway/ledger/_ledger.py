@@ -21,8 +21,10 @@ from gateway.ledger._types import (
     CallUsage,
     Charge,
     Principal,
+    QuoteOutcome,
     Reservation,
     ReserveRequest,
+    StoredQuote,
 )
 from gateway.ledger._views import (
     AuthorityStatus,
@@ -41,6 +43,8 @@ from gateway.settings._schema import LimitsSettings
 __all__ = ["Ledger"]
 
 _RECOVERY_BATCH = 200
+# How long after a deadline the recovery task looks: the store's test is "strictly before now".
+_RECOVERY_SLACK = 0.05
 
 
 def _ms(seconds: float | None) -> int | None:
@@ -219,10 +223,22 @@ class Ledger:
     async def run_recovery(
         self, interval: float, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
-        """Recover expired reservations every ``interval`` seconds (run it in the app's nursery)."""
+        """Recover expired reservations as their deadlines pass (run it in the app's nursery).
+
+        It wakes at the earliest open deadline in the database, and at least every ``interval``
+        seconds and every reservation deadline (``reservation_ttl_seconds``), so that a
+        reservation made meanwhile, by any process, is not left open long past its deadline.
+        """
         task_status.started()
+        longest = min(interval, self._policy.ttl_ms / 1000)
         while True:
-            await trio.sleep(interval)
+            # Both clocks are read before the query, so that time passing while it runs counts.
+            woke, now = trio.current_time(), self._clock()
+            wait = longest
+            deadline = await self._store.next_deadline()
+            if deadline is not None:
+                wait = min(wait, max(0.0, deadline / 1000 - now) + _RECOVERY_SLACK)
+            await trio.sleep_until(woke + wait)
             await self.recover_expired()
 
     async def unsettled(
@@ -234,6 +250,19 @@ class Ledger:
     async def mark_settled(self, ids: Sequence[int], tx_id: str) -> int:
         """Record that transaction ``tx_id`` paid these charges; the µUSD newly settled."""
         return await self._store.mark_settled(ids, tx_id, self._now_ms())
+
+    async def put_quote(self, quote: StoredQuote) -> None:
+        """Keep a price quote for every process sharing the database (until a day after it
+        expires)."""
+        await self._store.put_quote(quote)
+
+    async def take_quote(
+        self, quote_id: str, identity: str, now: float
+    ) -> tuple[QuoteOutcome, StoredQuote | None]:
+        """Redeem a quote: mark it used and return it — only if it exists, is ``identity``'s,
+        unused and unexpired at ``now`` (unix seconds); otherwise say which failed. Atomic
+        across processes, and durable when it returns."""
+        return await self._store.take_quote(quote_id, identity, round(now * 1000))
 
     async def is_revoked(self, key: str) -> bool:
         """Whether the token ``key`` (jti or token hash) is revoked, as of this moment."""

@@ -24,7 +24,13 @@ from gateway.ledger._store import (
     Tx,
     UsageQuery,
 )
-from gateway.ledger._types import AuthorityLimits, CallUsage
+from gateway.ledger._types import (
+    KEEP_AFTER_EXPIRY_MS,
+    AuthorityLimits,
+    CallUsage,
+    QuoteOutcome,
+    StoredQuote,
+)
 from gateway.ledger._views import GroupBy, SummaryRow, UnsettledCharge, UsageRecord, day_key
 
 __all__ = ["MemoryStore"]
@@ -238,6 +244,7 @@ class MemoryStore:
         self.entries: list[_Entry] = []
         self.by_identity: dict[str, list[int]] = {}
         self.revocations: dict[str, tuple[str, str, int]] = {}
+        self.quotes: dict[str, tuple[StoredQuote, bool]] = {}  # id → (quote, used)
 
     async def write(self, script: Callable[[Tx], T], *, durable: bool = True) -> T:
         """Run ``script`` at once; undo its writes if it raises."""
@@ -276,6 +283,11 @@ class MemoryStore:
         await trio.lowlevel.checkpoint()
         late = [e for e in self.entries if e.status == "open" and e.new.deadline_ms < now_ms]
         return [e.id for e in sorted(late, key=lambda e: e.new.deadline_ms)[:limit]]
+
+    async def next_deadline(self) -> int | None:
+        """The earliest deadline of an open entry (unix ms), or None."""
+        await trio.lowlevel.checkpoint()
+        return min((e.new.deadline_ms for e in self.entries if e.status == "open"), default=None)
 
     async def usage(self, query: UsageQuery, limit: int) -> list[UsageRecord]:
         """Finished entries matching ``query``, newest first."""
@@ -367,6 +379,32 @@ class MemoryStore:
         """Record a revocation (idempotent)."""
         await trio.lowlevel.checkpoint()
         self.revocations.setdefault(key, (issuer, reason, now_ms))
+
+    async def put_quote(self, quote: StoredQuote) -> None:
+        """Keep a new quote (and drop those that expired over a day before it)."""
+        await trio.lowlevel.checkpoint()
+        horizon = quote.expires_ms - KEEP_AFTER_EXPIRY_MS
+        for key in [k for k, (q, _) in self.quotes.items() if q.expires_ms < horizon]:
+            del self.quotes[key]
+        self.quotes[quote.id] = (quote, False)
+
+    async def take_quote(
+        self, quote_id: str, identity: str, now_ms: int
+    ) -> tuple[QuoteOutcome, StoredQuote | None]:
+        """Mark a quote used and return it, if it is ``identity``'s, unused and unexpired."""
+        await trio.lowlevel.checkpoint()
+        found = self.quotes.get(quote_id)
+        if found is None:
+            return "unknown", None
+        quote, used = found
+        if quote.identity != identity:
+            return "other_identity", None
+        if used:
+            return "used", None
+        if now_ms >= quote.expires_ms:
+            return "expired", None
+        self.quotes[quote_id] = (quote, True)
+        return "ok", quote
 
     async def aclose(self) -> None:
         """Nothing to release."""

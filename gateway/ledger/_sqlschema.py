@@ -9,7 +9,8 @@ charge or release; ``hold`` is what it counts against limits now (its reservatio
 its cost after). ``ledger_accounts`` and ``ledger_authorities`` keep running totals of those
 entries, and are the rows every write locks. ``ledger_buckets`` total the holds of each
 identity's entries per minute and per hour (for budget windows); they change only under the
-identity's lock.
+identity's lock. ``ledger_quotes`` (version 2) keeps price quotes until they expire, so that a
+quote made by one process is redeemed at most once by any process sharing the database.
 """
 
 from __future__ import annotations
@@ -95,13 +96,26 @@ CREATE TABLE ledger_revocations (
 )
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1),)
+_V2 = """
+CREATE TABLE ledger_quotes (
+    id TEXT PRIMARY KEY,
+    identity TEXT NOT NULL,
+    blob {blob} NOT NULL,
+    expires_ms BIGINT NOT NULL,
+    used_ms BIGINT
+);
+CREATE INDEX ledger_quotes_expiry ON ledger_quotes (expires_ms)
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2))
 
 
 def migration_sql(template: str, dialect: str) -> list[str]:
     """The statements of one migration for ``dialect`` (``sqlite`` or ``postgres``)."""
     if dialect == "postgres":
-        text = template.format(serial="BIGSERIAL PRIMARY KEY", real="DOUBLE PRECISION")
+        text = template.format(
+            serial="BIGSERIAL PRIMARY KEY", real="DOUBLE PRECISION", blob="BYTEA"
+        )
     else:
-        text = template.format(serial="INTEGER PRIMARY KEY", real="REAL")
+        text = template.format(serial="INTEGER PRIMARY KEY", real="REAL", blob="BLOB")
     return [part.strip() for part in text.split(";") if part.strip()]

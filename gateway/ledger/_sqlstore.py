@@ -7,8 +7,10 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from gateway.ledger import _sqlviews as views
+from gateway.ledger._quotes import put_quote, take_quote
 from gateway.ledger._sqltx import SqlTx
 from gateway.ledger._store import CheckRows, UsageQuery
+from gateway.ledger._types import QuoteOutcome, StoredQuote
 from gateway.ledger._views import GroupBy, SummaryRow, UnsettledCharge, UsageRecord
 
 __all__ = ["SqlStore"]
@@ -29,9 +31,17 @@ class SqlStore:
         """Run ``script`` in a read-only transaction."""
         raise NotImplementedError
 
+    async def read_point(self, script: Callable[[SqlTx], T]) -> T:
+        """A read of a few rows by key (a backend may run it without a thread hop)."""
+        return await self.read(script)
+
     async def expired(self, now_ms: int, limit: int) -> list[int]:
         """Ids of open entries whose deadline is before ``now_ms``."""
         return await self.read(lambda tx: views.expired(tx, now_ms, limit))
+
+    async def next_deadline(self) -> int | None:
+        """The earliest deadline of an open entry (unix ms), or None."""
+        return await self.read(views.next_deadline)
 
     async def usage(self, query: UsageQuery, limit: int) -> list[UsageRecord]:
         """Finished entries matching ``query``, newest first."""
@@ -55,8 +65,18 @@ class SqlStore:
 
     async def is_revoked(self, key: str) -> bool:
         """Whether ``key`` was revoked."""
-        return await self.read(lambda tx: views.is_revoked(tx, key))
+        return await self.read_point(lambda tx: views.is_revoked(tx, key))
 
     async def revoke(self, key: str, issuer: str, reason: str, now_ms: int) -> None:
         """Record a revocation (idempotent)."""
         await self.write(lambda tx: views.revoke(tx, key, issuer, reason, now_ms))
+
+    async def put_quote(self, quote: StoredQuote) -> None:
+        """Keep a new quote until a day after it expires."""
+        await self.write(lambda tx: put_quote(tx, quote), durable=False)
+
+    async def take_quote(
+        self, quote_id: str, identity: str, now_ms: int
+    ) -> tuple[QuoteOutcome, StoredQuote | None]:
+        """Mark a quote used and return it, if it is ``identity``'s, unused and unexpired."""
+        return await self.write(lambda tx: take_quote(tx, quote_id, identity, now_ms))

@@ -21,6 +21,7 @@ __all__ = [
     "expired",
     "is_revoked",
     "mark_settled",
+    "next_deadline",
     "revoke",
     "summary",
     "unsettled",
@@ -118,6 +119,12 @@ def expired(sql: SqlTx, now_ms: int, limit: int) -> list[int]:
         limit,
     )
     return [int(r[0]) for r in rows]
+
+
+def next_deadline(sql: SqlTx) -> int | None:
+    """The earliest deadline of an open entry (unix ms), or None."""
+    row = sql.one("SELECT MIN(deadline_ms) FROM ledger_entries WHERE status = 'open'")
+    return None if row is None or row[0] is None else int(row[0])
 
 
 def unsettled(sql: SqlTx, authority: str | None, limit: int) -> list[UnsettledCharge]:

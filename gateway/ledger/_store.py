@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from gateway.ledger._types import AuthorityLimits, CallUsage
+from gateway.ledger._types import AuthorityLimits, CallUsage, QuoteOutcome, StoredQuote
 from gateway.ledger._views import GroupBy, SummaryRow, UnsettledCharge, UsageRecord
 
 if TYPE_CHECKING:
@@ -220,6 +220,10 @@ class Store(Protocol):
         """Ids of open entries whose deadline is before ``now_ms``."""
         ...
 
+    async def next_deadline(self) -> int | None:
+        """The earliest deadline of an open entry (unix ms), or None."""
+        ...
+
     async def usage(self, query: UsageQuery, limit: int) -> list[UsageRecord]:
         """Finished entries matching ``query``, newest first."""
         ...
@@ -246,6 +250,17 @@ class Store(Protocol):
 
     async def revoke(self, key: str, issuer: str, reason: str, now_ms: int) -> None:
         """Record a revocation (idempotent)."""
+        ...
+
+    async def put_quote(self, quote: StoredQuote) -> None:
+        """Keep a new quote until a day after it expires."""
+        ...
+
+    async def take_quote(
+        self, quote_id: str, identity: str, now_ms: int
+    ) -> tuple[QuoteOutcome, StoredQuote | None]:
+        """Mark a quote used and return it, atomically, if it is ``identity``'s, unused and
+        unexpired; otherwise say which of those failed."""
         ...
 
     async def aclose(self) -> None:

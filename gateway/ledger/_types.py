@@ -13,14 +13,17 @@ from typing import Literal
 from gateway.core.money import TokenCounts
 
 __all__ = [
+    "KEEP_AFTER_EXPIRY_MS",
     "AuthorityLimits",
     "BudgetRange",
     "CallUsage",
     "Charge",
     "Kind",
     "Principal",
+    "QuoteOutcome",
     "Reservation",
     "ReserveRequest",
+    "StoredQuote",
     "TokenLimits",
 ]
 
@@ -192,3 +195,23 @@ class AuthorityLimits:
         _non_negative("per_tx_cap", self.per_tx_cap)
         _non_negative("cumulative_cap", self.cumulative_cap)
         _non_negative("expires_at", self.expires_at)
+
+
+QuoteOutcome = Literal["ok", "unknown", "expired", "used", "other_identity"]
+# How long an expired quote is kept, so that redeeming it says "expired" rather than "unknown".
+KEEP_AFTER_EXPIRY_MS = 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class StoredQuote:
+    """A price quote as the ledger keeps it: id, owner, opaque bytes, expiry (unix seconds)."""
+
+    id: str
+    identity: str
+    blob: bytes
+    expires_at: float
+
+    @property
+    def expires_ms(self) -> int:
+        """The expiry in unix milliseconds."""
+        return round(self.expires_at * 1000)

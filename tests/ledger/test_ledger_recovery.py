@@ -94,6 +94,34 @@ async def test_recovery_runs_periodically(
         nursery.cancel_scope.cancel()
 
 
+async def _reserved_once_recovery_had_its_turn(ledger: Ledger, expected: int, tries: int) -> int:
+    for _ in range(tries):  # until the recovery task has had its turn
+        balance = await ledger.balance(WHO)
+        if balance.reserved == expected:
+            break
+    return balance.reserved
+
+
+@pytest.mark.req("SPEND-14")
+async def test_recovery_wakes_at_the_earliest_deadline_not_at_the_next_interval(
+    make_ledger: LedgerFactory, mock_clock: trio.testing.MockClock
+) -> None:
+    async with make_ledger(reservation_ttl_seconds=30) as ledger, trio.open_nursery() as nursery:
+        await nursery.start(ledger.run_recovery, 60)
+        await ledger.reserve(ReserveRequest(WHO, 1_000))
+        mock_clock.jump(20)
+        await ledger.reserve(ReserveRequest(WHO, 2_000))  # its deadline: 50 s
+        mock_clock.jump(11)  # 31 s: the first is past its deadline
+        assert await _reserved_once_recovery_had_its_turn(ledger, 2_000, 1_000) == 2_000
+        # Woken at 31 s, the task must look again at 50 s — not at 61 s (another lifetime
+        # later) nor at 91 s (the interval). The clock moves a second at a time.
+        while await _reserved_once_recovery_had_its_turn(ledger, 0, 50) != 0:
+            assert trio.current_time() < 52, "not recovered at its deadline"
+            mock_clock.jump(1)
+        assert (await ledger.balance(WHO)).spent == 3_000
+        nursery.cancel_scope.cancel()
+
+
 @pytest.mark.req("SPEND-14")
 async def test_a_dead_process_reservation_is_recovered_when_the_ledger_opens(
     shared_url: str, worker: Callable[..., Awaitable[Any]]
