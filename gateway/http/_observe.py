@@ -84,6 +84,22 @@ class ObserveMiddleware:
         self.routes = routes
         self.log = log
         self.max_body = max_body
+        # The labelled children, looked up once per (route, method, status): prometheus's
+        # labels() takes a lock and builds a key on every call.
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+    def _count(self, route: str, method: str, code: str, elapsed: float) -> None:
+        key = (route, method, code)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.metrics.requests.labels(route, method, code),
+                self.metrics.latency.labels(route, code),
+            )
+            if len(self._children) < 1024:  # methods are the client's: keep the cache bounded
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(elapsed)
 
     def _route(self, path: str) -> str:
         if path in self.routes:
@@ -130,9 +146,7 @@ class ObserveMiddleware:
                 await self.app(scope, receive_tracking, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route, code = self._route(scope["path"]), str(status)
-            self.metrics.requests.labels(route, scope["method"], code).inc()
-            self.metrics.latency.labels(route, code).observe(elapsed)
+            self._count(self._route(scope["path"]), scope["method"], str(status), elapsed)
             if self.log and _log.isEnabledFor(logging.INFO):
                 _log.info(
                     json.dumps(

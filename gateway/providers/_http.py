@@ -2,22 +2,28 @@
 
 A family subclasses :class:`HttpUpstream` and supplies only translation: the upstream URL and
 body for a call, the OpenAI response for an upstream response, and a stream translator.
+
+Calls go through the gateway's own connection pool (:class:`WirePool`) when the upstream is
+given one — the runtime does — or else through any httpx transport (tests pass a
+``MockTransport``). Both paths share the failure mapping and the stream reader.
 """
 
 from __future__ import annotations
 
-import re
-from collections import deque
-from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 import orjson
 import trio
 
-from gateway.core import TokenCounts
-from gateway.providers._sse import SseDecoder
+from gateway.providers._chunk_stream import (
+    SseChunkStream,
+    StreamTranslator,
+    scrub,
+    transport_failure,
+)
 from gateway.providers._types import Completion, Endpoint, UpstreamCall, UpstreamFailure
+from gateway.providers._wire_client import Origin, WireError, WirePool, WireResponse, parse_url
 
 __all__ = [
     "USER_AGENT",
@@ -30,18 +36,8 @@ __all__ = [
 
 # Statuses that say "this provider, now" rather than "this request": another provider may do.
 _PROVIDER_FAULTS = frozenset({401, 403, 404, 408, 409, 425, 429})
-_SECRETISH = re.compile(
-    r"(sk-[\w*\-]{4,}|Bearer\s+\S+|AIza[\w\-]{8,}|(api[_-]?key|token|key)[\"']?\s*[:=]\s*\S+)",
-    re.IGNORECASE,
-)
-_MAX_DETAIL = 200
 USER_AGENT = "bitrouter/0.1"
-_DRAIN_SECONDS = 1.0
-
-
-def scrub(text: str) -> str:
-    """An upstream's message, shortened, with anything that looks like a key or token removed."""
-    return _SECRETISH.sub("[redacted]", text.strip())[:_MAX_DETAIL]
+_BAD_HEADER = frozenset(b"\r\n\x00")
 
 
 def _detail(content: bytes) -> str:
@@ -72,145 +68,40 @@ def failure_from_status(provider: str, status: int, content: bytes) -> UpstreamF
     return UpstreamFailure(provider, "status", message, status=status, request_fault=request_fault)
 
 
-def _transport_failure(
-    provider: str, exc: BaseException, deadline: float
-) -> UpstreamFailure | None:
-    if isinstance(exc, trio.TooSlowError | httpx.TimeoutException):
-        return UpstreamFailure(
-            provider, "timeout", f"{provider} did not answer within {deadline:g}s"
-        )
-    if isinstance(exc, httpx.TransportError):
-        return UpstreamFailure(
-            provider, "network", f"connection to {provider} failed ({type(exc).__name__})"
-        )
-    return None
-
-
-class StreamTranslator(Protocol):
-    """Turns one family's stream events into OpenAI chunk dicts."""
-
-    usage: TokenCounts | None
-    done: bool
-
-    def feed(self, event: str, data: bytes) -> list[dict[str, Any]]:
-        """The chunks for one SSE event; raises UpstreamFailure on an error event."""
-        ...
-
-    def finish(self) -> list[dict[str, Any]]:
-        """Chunks owed when the upstream closed the stream."""
-        ...
-
-
 async def _close(response: httpx.Response) -> None:
     with trio.CancelScope(shield=True):
         await response.aclose()
 
 
-class SseChunkStream:
-    """A :class:`ChunkStream` over an upstream SSE response."""
-
-    def __init__(
-        self,
-        response: httpx.Response,
-        translator: StreamTranslator,
-        provider: str,
-        read_timeout: float,
-    ) -> None:
-        self._response = response
-        self._read_timeout = read_timeout
-        self._parts = response.aiter_bytes()
-        self._translator = translator
-        self._provider = provider
-        self._decoder = SseDecoder()
-        self._pending: deque[dict[str, Any]] = deque()
-        self._ended = False
-        self._exhausted = False
-        self._primed = False
-
-    @property
-    def usage(self) -> TokenCounts | None:
-        """The upstream's token counts, once reported."""
-        return self._translator.usage
-
-    async def prime(self) -> None:
-        """Read until the first chunk is ready, so failures before it can fail over."""
-        try:
-            while not self._pending and not self._ended:
-                await self._pull()
-        except UpstreamFailure as failure:
-            # Nothing reached the client yet: an error event here is an ordinary failure.
-            kind = "status" if failure.kind == "midstream" else failure.kind
-            raise UpstreamFailure(
-                self._provider, kind, failure.message, status=failure.upstream_status
-            ) from None
-        if not self._pending:
-            raise UpstreamFailure(self._provider, "malformed", f"{self._provider} sent no output")
-        self._primed = True
-
-    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        return self
-
-    async def __anext__(self) -> dict[str, Any]:
-        while not self._pending:
-            if self._ended:
-                raise StopAsyncIteration
-            await self._pull()
-        return self._pending.popleft()
-
-    async def _pull(self) -> None:
-        try:
-            part = await self._parts.__anext__()
-        except StopAsyncIteration:
-            events = self._decoder.flush()
-            self._ended = self._exhausted = True
-        except httpx.TransportError as exc:
-            self._ended = True
-            failure = _transport_failure(self._provider, exc, self._read_timeout)
-            assert failure is not None
-            kind = "midstream" if self._primed else failure.kind
-            raise UpstreamFailure(self._provider, kind, failure.message) from None
-        else:
-            events = self._decoder.feed(part)
-        translator = self._translator
-        for event, data in events:
-            if translator.done:
-                break
-            self._pending.extend(translator.feed(event, data))
-        if self._ended or translator.done:
-            self._pending.extend(translator.finish())
-            self._ended = True
-
-    async def aclose(self) -> None:
-        """Stop reading and drop the upstream connection."""
-        self._ended = True
-        with trio.CancelScope(shield=True):
-            if self._translator.done and not self._exhausted:
-                await self._drain()  # only the end of the body is left: keep the connection
-            await self._response.aclose()
-            if not self._exhausted:
-                # After the close the next read fails at once; that finishes httpx's chain of
-                # body generators, which would otherwise be collected unfinished.
-                await self._drain()
-
-    async def _drain(self) -> None:
-        with trio.move_on_after(_DRAIN_SECONDS):
-            try:
-                while True:
-                    await self._parts.__anext__()
-            except StopAsyncIteration:
-                pass
-            except (httpx.HTTPError, httpx.StreamError):
-                pass
-            self._exhausted = True
+def _wire_head(url: str, endpoint: Endpoint) -> tuple[Origin, bytes]:
+    """The origin and the request head up to ``content-length: `` for POSTs to ``url``."""
+    try:
+        origin, target, host = parse_url(url)
+        lines = [b"POST " + target + b" HTTP/1.1", b"host: " + host]
+        lines.append(b"user-agent: " + USER_AGENT.encode())
+        for name, value in endpoint.headers.items():
+            raw_name, raw_value = name.encode("ascii"), value.encode("latin-1")
+            if not raw_name or _BAD_HEADER & set(raw_name + raw_value) or b":" in raw_name:
+                raise ValueError("a header is not valid HTTP")
+            lines.append(raw_name + b": " + raw_value)
+    except (ValueError, UnicodeError):
+        raise UpstreamFailure(
+            endpoint.provider,
+            "network",
+            f"the URL or headers configured for {endpoint.provider} are not valid HTTP",
+        ) from None
+    return origin, b"\r\n".join(lines) + b"\r\ncontent-length: "
 
 
 class HttpUpstream:
-    """Calls over the shared upstream transport; subclasses translate one wire family."""
+    """Calls over the shared upstream pool; subclasses translate one wire family."""
 
     def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
         self._transport = transport
+        self._pool = transport if isinstance(transport, WirePool) else None
         self._timeouts: dict[str, dict[str, float | None]] = {}
         self._prepared: dict[str, tuple[httpx.URL, httpx.Headers, Endpoint]] = {}
+        self._heads: dict[str, tuple[Origin, bytes, Endpoint]] = {}
 
     # --- translation hooks -------------------------------------------------------------------
 
@@ -227,6 +118,16 @@ class HttpUpstream:
         raise NotImplementedError
 
     # --- mechanics -----------------------------------------------------------------------------
+
+    def _wire_request(self, call: UpstreamCall, stream: bool) -> tuple[Origin, bytes]:
+        # The head is prepared once per URL and provider; a call adds its length and body.
+        endpoint = call.endpoint
+        url, body = self.build(call, stream)
+        prepared = self._heads.get(url)
+        if prepared is None or prepared[2] is not endpoint:
+            origin, head = _wire_head(url, endpoint)
+            prepared = self._heads[url] = (origin, head, endpoint)
+        return prepared[0], b"".join((prepared[1], str(len(body)).encode(), b"\r\n\r\n", body))
 
     def _request(self, call: UpstreamCall, stream: bool) -> httpx.Request:
         # URLs, headers and timeouts are prepared once per provider and URL, not per call, and
@@ -259,23 +160,35 @@ class HttpUpstream:
             extensions={"timeout": timeout},
         )
 
+    async def _fetch(self, call: UpstreamCall) -> tuple[int, bytes]:
+        """Status and whole body of a non-streaming call (no deadline of its own)."""
+        if self._pool is not None:
+            origin, data = self._wire_request(call, stream=False)
+            reply = await self._pool.request(
+                origin, data, connect_timeout=call.endpoint.connect_timeout
+            )
+            try:
+                return reply.status, await reply.read()
+            finally:
+                await reply.aclose()
+        response = await self._transport.handle_async_request(self._request(call, stream=False))
+        try:
+            return response.status_code, await response.aread()
+        finally:
+            await response.aclose()
+
     async def complete(self, call: UpstreamCall) -> Completion:
         """The whole response of a non-streaming call."""
         endpoint = call.endpoint
-        request = self._request(call, stream=False)
         try:
             with trio.fail_after(endpoint.timeout):
-                response = await self._transport.handle_async_request(request)
-                try:
-                    content = await response.aread()
-                finally:
-                    await response.aclose()
-        except (trio.TooSlowError, httpx.TransportError) as exc:
-            failure = _transport_failure(endpoint.provider, exc, endpoint.timeout)
+                status, content = await self._fetch(call)
+        except (trio.TooSlowError, httpx.TransportError, WireError) as exc:
+            failure = transport_failure(endpoint.provider, exc, endpoint.timeout)
             assert failure is not None
             raise failure from None
-        if response.status_code >= 400:
-            raise failure_from_status(endpoint.provider, response.status_code, content)
+        if status >= 400:
+            raise failure_from_status(endpoint.provider, status, content)
         try:
             data = orjson.loads(content)
             if not isinstance(data, dict):
@@ -286,29 +199,62 @@ class HttpUpstream:
                 endpoint.provider, "malformed", f"{endpoint.provider} sent a malformed response"
             ) from None
 
+    async def _open_wire(self, call: UpstreamCall, pool: WirePool) -> SseChunkStream:
+        endpoint = call.endpoint
+        origin, data = self._wire_request(call, stream=True)
+        reply: WireResponse = await pool.request(
+            origin, data, connect_timeout=endpoint.connect_timeout, read_timeout=endpoint.timeout
+        )
+        if reply.status >= 400:
+            try:
+                content = await reply.read()
+            finally:
+                await reply.aclose()
+            raise failure_from_status(endpoint.provider, reply.status, content)
+        stream = SseChunkStream(
+            reply, reply.aclose, self.translator(call), endpoint.provider, endpoint.timeout
+        )
+        try:
+            await stream.prime()
+        except BaseException:
+            await stream.aclose()
+            raise
+        return stream
+
+    async def _open_httpx(self, call: UpstreamCall) -> SseChunkStream:
+        endpoint = call.endpoint
+        response = await self._transport.handle_async_request(self._request(call, stream=True))
+        stream: SseChunkStream | None = None
+        try:
+            if response.status_code >= 400:
+                content = await response.aread()
+                raise failure_from_status(endpoint.provider, response.status_code, content)
+            stream = SseChunkStream(
+                response.aiter_bytes(),
+                response.aclose,
+                self.translator(call),
+                endpoint.provider,
+                endpoint.timeout,
+            )
+            await stream.prime()
+            return stream
+        except BaseException:
+            if stream is not None:
+                await stream.aclose()
+            else:
+                await _close(response)
+            raise
+
     async def open_stream(self, call: UpstreamCall) -> SseChunkStream:
         """A stream, returned once the upstream answered with success and a first event."""
         endpoint = call.endpoint
-        request = self._request(call, stream=True)
-        response: httpx.Response | None = None
-        stream: SseChunkStream | None = None
         try:
             with trio.fail_after(endpoint.first_byte_timeout):
-                response = await self._transport.handle_async_request(request)
-                if response.status_code >= 400:
-                    content = await response.aread()
-                    raise failure_from_status(endpoint.provider, response.status_code, content)
-                stream = SseChunkStream(
-                    response, self.translator(call), endpoint.provider, endpoint.timeout
-                )
-                await stream.prime()
-                return stream
+                if self._pool is not None:
+                    return await self._open_wire(call, self._pool)
+                return await self._open_httpx(call)
         except BaseException as exc:
-            if stream is not None:
-                await stream.aclose()
-            elif response is not None:
-                await _close(response)
-            failure = _transport_failure(endpoint.provider, exc, endpoint.first_byte_timeout)
+            failure = transport_failure(endpoint.provider, exc, endpoint.first_byte_timeout)
             if failure is None:
                 raise
             raise failure from None
