@@ -180,9 +180,9 @@ class SqliteStore(SqlStore):
     async def write(self, script: Callable[[SqlTx], T], *, durable: bool = True) -> T:
         """Run ``script`` in a ``BEGIN IMMEDIATE`` transaction, committed before returning.
 
-        It runs at once on the event loop when nothing holds the lock (see the module's
-        docstring), a durable one then waiting for the WAL's sync; otherwise it goes to the
-        writer thread as follows.
+        It runs at once on the event loop when nothing holds the lock and no other write is
+        under way (see the module's docstring), a durable one then waiting for the WAL's sync;
+        otherwise it goes to the writer thread as follows.
 
         Writes that arrive while one is running queue up and go together in the next
         transaction (group commit: one disk sync for the lot). A queued write runs even if its

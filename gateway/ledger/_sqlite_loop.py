@@ -95,8 +95,10 @@ class LoopConnection:
 
     @property
     def can_sync(self) -> bool:
-        """Whether durable writes can be made here (the WAL file is open for syncing)."""
-        return self._wal_fd is not None
+        """Whether durable writes can be made here now: the WAL file is open for syncing and
+        no sync is running (if one is, writes are arriving together: the writer thread's
+        batches, one transaction for many writes, then cost less than one each here)."""
+        return self._wal_fd is not None and not self._sync_lock.locked()
 
     def try_write(self, script: Callable[[SqlTx], T]) -> outcome.Outcome[T] | None:
         """Run ``script`` in a ``BEGIN IMMEDIATE`` transaction now; None if the lock is taken.
