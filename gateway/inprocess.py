@@ -163,10 +163,8 @@ class Gateway:
     def _run(
         self, settings: Settings, started: queue.Queue[tuple[str, str | None] | BaseException]
     ) -> None:
-        from hypercorn.trio import serve
-
         from gateway.http import create_app
-        from gateway.http._server import hypercorn_config
+        from gateway.http._server import hypercorn_config, serve_app
 
         async def main() -> None:
             self._trio_token = trio.lowlevel.current_trio_token()
@@ -178,7 +176,7 @@ class Gateway:
                 self._cancel = scope
                 async with trio.open_nursery() as nursery:
                     urls = await nursery.start(
-                        lambda task_status: serve(
+                        lambda task_status: serve_app(
                             app,
                             config,
                             shutdown_trigger=shutdown.wait,
