@@ -47,8 +47,15 @@ def serve(
     port = current.server.port if port is None else port
     if workers > 1:
         os.environ["BITROUTER_HOME"] = str(current.home)
-        sys.stderr.write(f"BitRouter gateway: {workers} workers on {host}:{port}\n")
-        raise SystemExit(serve_workers(host, port, workers))
+
+        def listening(url: str) -> None:
+            sys.stderr.write(
+                f"BitRouter gateway listening on {url} ({workers} worker processes; "
+                "Ctrl-C stops them)\n"
+            )
+            sys.stderr.flush()
+
+        raise SystemExit(serve_workers(host, port, workers, listening=listening))
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:

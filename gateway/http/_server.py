@@ -1,12 +1,11 @@
 """Serving the app: one process (the HTTP/1.1 front, then hypercorn's trio worker for whatever
-the front hands over), or several hypercorn worker processes sharing a socket."""
+the front hands over); ``_workers`` runs it in several processes sharing a socket."""
 
 from __future__ import annotations
 
 import logging
 import signal
 import socket
-import sys
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, cast
@@ -24,7 +23,7 @@ from gateway.http._app import create_app
 from gateway.http._front import ASGIApp, Front
 from gateway.settings import Settings
 
-__all__ = ["hypercorn_config", "serve", "serve_app", "serve_workers"]
+__all__ = ["hypercorn_config", "serve", "serve_app"]
 
 
 def hypercorn_config(host: str, port: int) -> Config:
@@ -135,14 +134,3 @@ async def serve(
     app = create_app(settings)
     trigger = _until_signal if handle_signals else trio.sleep_forever
     await serve_app(app, config, shutdown_trigger=trigger, task_status=task_status)
-
-
-def serve_workers(host: str, port: int, workers: int) -> int:
-    """Several worker processes sharing one socket (each builds the app from the home settings)."""
-    from hypercorn.run import run
-
-    config = hypercorn_config(host, port)
-    config.workers = workers
-    config.application_path = "gateway.http._entry:app"
-    sys.stdout.flush()
-    return run(config)

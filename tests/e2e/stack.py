@@ -139,8 +139,8 @@ class SimulatorProcess(_Process):
 class GatewayProcess(_Process):
     """``bitrouter serve --port 0`` on a home."""
 
-    def __init__(self, home: Path, env: dict[str, str], log: Path) -> None:
-        args = [PYTHON, "-m", "gateway.cli", "serve", "--port", "0"]
+    def __init__(self, home: Path, env: dict[str, str], log: Path, workers: int = 1) -> None:
+        args = [PYTHON, "-m", "gateway.cli", "serve", "--port", "0", "--workers", str(workers)]
         super().__init__(args, {**env, "BITROUTER_HOME": str(home)}, log)
         self.url = ""
 
@@ -204,12 +204,13 @@ class Stack:
         self.processes.append(sim)
         return sim
 
-    def gateways(self, home: Path, count: int = 1) -> list[GatewayProcess]:
-        """Start ``count`` gateways on ``home`` together, and wait until each listens."""
+    def gateways(self, home: Path, count: int = 1, workers: int = 1) -> list[GatewayProcess]:
+        """Start ``count`` gateways (of ``workers`` processes each) on ``home`` together, and
+        wait until each listens."""
         started = []
         for _ in range(count):
             log = self.tmp / f"gateway{len(self.processes)}.log"
-            gateway = GatewayProcess(home, self.env, log)
+            gateway = GatewayProcess(home, self.env, log, workers)
             self.processes.append(gateway)
             started.append(gateway)
         return [g.ready() for g in started]
