@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from acp import PROTOCOL_VERSION
-from acp.schema import InitializeResponse
 from pydantic import ValidationError
 
 from gateway.acp._environment import agent_environment, working_directory
@@ -26,13 +24,21 @@ from gateway.settings import AcpAgentSettings
 
 __all__ = ["AgentCard", "launch_argv"]
 
-# What the gateway can relay to a remote client; the client's own capabilities are sent to the
-# agent of each session, so the probe claims everything a client might have.
-_PROBE_PARAMS: JsonObject = {
-    "protocolVersion": PROTOCOL_VERSION,
-    "clientCapabilities": {"fs": {"readTextFile": True, "writeTextFile": True}, "terminal": True},
-    "clientInfo": {"name": "bitrouter", "version": "0.1.0"},
-}
+
+def _probe_params() -> JsonObject:
+    """What the gateway can relay to a remote client; the client's own capabilities are sent to
+    the agent of each session, so the probe claims everything a client might have."""
+    # the ACP SDK (its pydantic schema: ~10 MB, ~0.7 s to import) loads at first use
+    from acp import PROTOCOL_VERSION
+
+    return {
+        "protocolVersion": PROTOCOL_VERSION,
+        "clientCapabilities": {
+            "fs": {"readTextFile": True, "writeTextFile": True},
+            "terminal": True,
+        },
+        "clientInfo": {"name": "bitrouter", "version": "0.1.0"},
+    }
 
 
 def launch_argv(agent: AcpAgentSettings) -> list[str]:
@@ -128,7 +134,7 @@ class AgentCard:
                 try:
                     await nursery.start(link.run, refuse)
                     with trio.fail_after(agent.startup_timeout_seconds):
-                        outcome = await link.peer.request("initialize", _PROBE_PARAMS)
+                        outcome = await link.peer.request("initialize", _probe_params())
                 except GatewayError as exc:
                     failure = exc
                 except trio.TooSlowError:
@@ -151,6 +157,8 @@ class AgentCard:
 
 
 def _checked(name: str, result: Any) -> JsonObject:
+    from acp.schema import InitializeResponse  # the ACP SDK loads at first use (see _probe_params)
+
     try:
         InitializeResponse.model_validate(result)
     except ValidationError:

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from typing import Any
 
 import trio
-from acp.schema import InitializeRequest, NewSessionRequest
 from pydantic import ValidationError
 
 from gateway.acp._card import AgentCard
@@ -139,6 +138,9 @@ class Connection:
             BadRequest: the parameters are not an ACP ``initialize``.
             UpstreamError: the agent could not be started or did not answer.
         """
+        # the ACP SDK (its pydantic schema: ~10 MB, ~0.7 s to import) loads at first use
+        from acp.schema import InitializeRequest
+
         try:
             request = InitializeRequest.model_validate(params)
         except ValidationError as exc:
@@ -251,6 +253,8 @@ class Connection:
         await self.to_client(result_response(message["id"], result), None)
 
     async def _new_session(self, message: JsonObject) -> None:
+        from acp.schema import NewSessionRequest  # the ACP SDK loads at first use
+
         params = message.get("params")
         try:
             request = NewSessionRequest.model_validate(params)

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from acp.transports import default_environment
 
 from gateway.errors import BadRequest
 from gateway.settings import AcpAgentSettings
@@ -32,6 +31,9 @@ def agent_environment(
 ) -> dict[str, str]:
     """The agent's environment: the basics, the operator's ``env``, then the gateway's own
     variables (which the operator cannot override, so that every call is metered)."""
+    # the ACP SDK (its pydantic schema: ~10 MB, ~0.7 s to import) loads at first use
+    from acp.transports import default_environment
+
     env = default_environment()
     env.update(agent.env)
     env["BITROUTER_URL"] = gateway_url

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import trio
-from acp.schema import InitializeResponse, NewSessionResponse, PromptRequest
 from pydantic import ValidationError
 
 from gateway.acp._card import AgentCard, launch_argv
@@ -165,6 +164,9 @@ class Session:
             raise failure
 
     async def _open(self, link: AgentLink, cwd: Path, token: str) -> JsonObject:
+        # the ACP SDK (its pydantic schema: ~10 MB, ~0.7 s to import) loads at first use
+        from acp.schema import InitializeResponse, NewSessionResponse
+
         agent = self.card.settings
         try:
             with trio.fail_after(agent.startup_timeout_seconds):
@@ -257,6 +259,8 @@ class Session:
             busy = RpcError(INVALID_REQUEST, "a turn is already running in this session")
             await self._reply_error(request_id, busy)
             return
+        from acp.schema import PromptRequest  # the ACP SDK loads at first use
+
         try:
             PromptRequest.model_validate(message.get("params"))
         except ValidationError as exc:

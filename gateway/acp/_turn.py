@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import trio
-from acp.schema import PromptResponse
 from pydantic import ValidationError
 
 from gateway.acp._jsonrpc import INTERNAL_ERROR, JsonObject, RpcError
@@ -58,6 +57,8 @@ def judge(
         return TurnOutcome(None, RpcError(INTERNAL_ERROR, message), False, "agent_gone")
     if isinstance(error, RpcError):
         return TurnOutcome(None, error, False, "agent_error")
+    from acp.schema import PromptResponse  # the ACP SDK loads at first use
+
     try:
         stop = PromptResponse.model_validate(result).stop_reason
     except ValidationError:

@@ -8,7 +8,6 @@ ledger. Responses are plain dicts for orjson; streams are :class:`ChatStream` it
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from fractions import Fraction
 from typing import Any
 
 import trio
@@ -25,11 +24,9 @@ from gateway.openai_wire import ChatRequest, usage_body
 from gateway.providers import Completion, Endpoints, ProviderStatus, Upstream, UpstreamCall
 from gateway.quotes import Quote, QuoteService, count_prompt, estimate_prompt_tokens
 from gateway.routing import Candidate, Decision, Router, call_with_failover
-from gateway.tokenizer import count_text_tokens
+from gateway.tokenizer import count_text_tokens, family_scale
 
 __all__ = ["ChatService"]
-
-_SCALE_PROBE = " token" * 1000
 
 
 def _output_text(body: dict[str, Any]) -> str:
@@ -65,7 +62,6 @@ class ChatService:
         self._planner = Planner(router, spend, quotes, max_attempts)
         self._max_attempts = max_attempts
         self._clock = clock
-        self._scales: dict[str, Fraction] = {}
 
     @property
     def endpoints(self) -> Endpoints:
@@ -224,15 +220,6 @@ class ChatService:
             upstream,
             self.router.health,
             bool(options and options.include_usage),
-            self._scale(candidate.endpoint.protocol),
+            # The factor alone: the vocabulary is loaded only if the stream has to be counted.
+            family_scale(candidate.endpoint.protocol),
         )
-
-    def _scale(self, family: str) -> Fraction:
-        scale = self._scales.get(family)
-        if scale is None:
-            # The tokenizer counts a family as cl100k_base tokens times a scale; recovered once
-            # from a text long enough that its rounding cannot hide the scale.
-            base = count_text_tokens(_SCALE_PROBE, "openai")
-            scale = Fraction(count_text_tokens(_SCALE_PROBE, family), base)
-            self._scales[family] = scale
-        return scale

@@ -11,15 +11,11 @@ import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import httpx
-import httpx2
-import mcp_types as types
 import trio
 import typer
-from mcp import Client, MCPError
-from mcp.client.streamable_http import streamable_http_client
 from rich.console import Console
 from rich.table import Table
 
@@ -36,6 +32,10 @@ from gateway.errors import (
 )
 from gateway.identity import Keystore, TokenCodec, TokenFiles, issue_claims
 from gateway.settings import resolve_home
+
+if TYPE_CHECKING:  # the MCP SDK is imported by the commands that use it (it is large)
+    import mcp_types as types
+    from mcp import Client, MCPError
 
 __all__ = ["register"]
 
@@ -102,6 +102,10 @@ def _diagnose(endpoint: str, token: str) -> GatewayError:
 
 
 def _with_client(url: str | None, token_name: str, use: Callable[[Client], Awaitable[_T]]) -> _T:
+    import httpx2
+    from mcp import Client, MCPError
+    from mcp.client.streamable_http import streamable_http_client
+
     endpoint = f"{gateway_url(url)}/mcp"
     token = _token(token_name)
     refused: list[MCPError] = []
@@ -175,6 +179,8 @@ def call_tool(
 
     async def run(client: Client) -> types.CallToolResult:
         return await client.call_tool(tool, arguments)
+
+    import mcp_types as types
 
     result = _with_client(url, token, run)
     if as_json:

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-import questionary
-
 __all__ = ["Asker"]
 
 T = TypeVar("T")
@@ -31,6 +29,8 @@ class Asker:
             return given
         if not self.interactive:
             return choices[0][1]
+        import questionary
+
         options = [questionary.Choice(title, value=value) for title, value in choices]
         answer: T = questionary.select(
             message, options, instruction="(arrow keys, Enter)"
@@ -54,6 +54,8 @@ class Asker:
             problem = validate(text.strip()) if validate else None
             return True if problem is None else problem
 
+        import questionary
+
         answer: str = questionary.text(message, default=default, validate=check).unsafe_ask()
         return answer.strip()
 
@@ -61,6 +63,8 @@ class Asker:
         """A masked value (an API key); empty when skipped or unattended."""
         if not self.interactive:
             return ""
+        import questionary
+
         answer: str = questionary.password(message).unsafe_ask()
         return answer.strip()
 
@@ -70,5 +74,7 @@ class Asker:
             return given
         if not self.interactive:
             return default
+        import questionary
+
         answer: bool = questionary.confirm(message, default=default).unsafe_ask()
         return answer

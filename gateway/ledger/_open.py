@@ -11,7 +11,6 @@ import trio
 from gateway.errors import ConfigError
 from gateway.ledger._ledger import Ledger
 from gateway.ledger._memory import MemoryStore
-from gateway.ledger._postgres import PostgresStore
 from gateway.ledger._sqlite import SqliteStore, sqlite_path
 from gateway.ledger._store import Store
 from gateway.settings._schema import LimitsSettings
@@ -23,6 +22,9 @@ async def _open_store(url: str, connections: int) -> Store:
     if url.startswith("sqlite:"):
         return await SqliteStore.open(sqlite_path(url))
     if url.startswith(("postgresql://", "postgres://")):
+        # psycopg (~9 MB resident) is loaded only by a gateway whose ledger is PostgreSQL.
+        from gateway.ledger._postgres import PostgresStore
+
         return await PostgresStore.open(url, connections=connections)
     if url == "memory://":
         return MemoryStore()

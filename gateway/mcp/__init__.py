@@ -12,7 +12,7 @@ from gateway.mcp._face import McpFace
 from gateway.mcp._memory_spend import MemoryHold, MemorySpendGuard
 from gateway.mcp._ports import Authenticate, CheckTool, GatewayTools, SpendGuard
 from gateway.mcp._pricing import ToolPrice
-from gateway.mcp._upstream import UpstreamStatus
+from gateway.mcp._status import UpstreamStatus
 
 __all__ = [
     "Authenticate",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 
@@ -17,7 +17,9 @@ from gateway.errors import Forbidden, NotFound
 from gateway.mcp._names import qualify, split
 from gateway.mcp._own_tools import OWN_TOOLS
 from gateway.mcp._pricing import ToolPrice, price_of
-from gateway.mcp._upstream import Upstream
+
+if TYPE_CHECKING:  # the upstreams bring the SDK's client; a listing needs only the wire types
+    from gateway.mcp._upstream import Upstream
 
 __all__ = ["PRICE_META", "SERVER_META", "Directory", "OfferedTool"]
 

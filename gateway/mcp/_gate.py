@@ -14,9 +14,11 @@ import orjson
 
 from gateway.errors import AuthError, GatewayError
 from gateway.mcp._ports import Authenticate
-from gateway.mcp._server import PRINCIPAL_KEY
 
-__all__ = ["ASGIApp", "Gate", "Receive", "Scope", "Send", "send_error"]
+__all__ = ["PRINCIPAL_KEY", "ASGIApp", "Gate", "Receive", "Scope", "Send", "send_error"]
+
+PRINCIPAL_KEY = "bitrouter.principal"
+"""Where the verified caller travels in the ASGI scope (the SDK's handlers read it there)."""
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -1,4 +1,5 @@
-"""What the MCP face needs from the rest of the gateway, as small Protocols.
+"""What the MCP face needs from the rest of the gateway, as small Protocols (and the listing
+rule over the tool check).
 
 The face never builds these services; the composition root injects them (the real verifier,
 the ledger's spending guard, the router), and tests inject doubles.
@@ -9,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
+from gateway.errors import Forbidden
 from gateway.identity import Principal
 
-__all__ = ["Authenticate", "CheckTool", "GatewayTools", "HoldT", "SpendGuard"]
+__all__ = ["Authenticate", "CheckTool", "GatewayTools", "HoldT", "SpendGuard", "visible"]
 
 HoldT = TypeVar("HoldT")
 
@@ -20,6 +22,15 @@ Authenticate = Callable[[str | None], Awaitable[Principal]]
 
 CheckTool = Callable[[Principal, str], None]
 """``check_tool(principal, tool_name)``: returns, or raises Forbidden (the token's ``tools``)."""
+
+
+def visible(check_tool: CheckTool, principal: Principal, name: str) -> bool:
+    """Whether the caller's token allows the tool (a forbidden tool is not listed)."""
+    try:
+        check_tool(principal, name)
+    except Forbidden:
+        return False
+    return True
 
 
 class SpendGuard(Protocol[HoldT]):

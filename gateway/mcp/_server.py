@@ -15,17 +15,17 @@ from mcp.server import Server, ServerRequestContext
 from mcp.server.subscriptions import ListenHandler, SubscriptionBus
 
 from gateway import __version__
-from gateway.errors import AuthError, Forbidden, GatewayError
+from gateway.errors import AuthError, GatewayError
 from gateway.identity import Principal
 from gateway.mcp._calls import ToolCaller
 from gateway.mcp._directory import Directory
 from gateway.mcp._errors import to_mcp_error
+from gateway.mcp._gate import PRINCIPAL_KEY
 from gateway.mcp._names import qualify
-from gateway.mcp._ports import CheckTool
+from gateway.mcp._ports import CheckTool, visible
 
-__all__ = ["PRINCIPAL_KEY", "UNAVAILABLE_META", "build_server", "visible"]
+__all__ = ["UNAVAILABLE_META", "build_server"]
 
-PRINCIPAL_KEY = "bitrouter.principal"
 UNAVAILABLE_META = "bitrouter/unavailable"
 _R = TypeVar("_R")
 _Ctx = ServerRequestContext[Any, Any]
@@ -43,15 +43,6 @@ def principal_of(ctx: _Ctx) -> Principal:
     if not isinstance(principal, Principal):
         raise to_mcp_error(AuthError("missing Authorization: Bearer token", code="missing_token"))
     return principal
-
-
-def visible(check_tool: CheckTool, principal: Principal, name: str) -> bool:
-    """Whether the caller's token allows the tool (a forbidden tool is not listed)."""
-    try:
-        check_tool(principal, name)
-    except Forbidden:
-        return False
-    return True
 
 
 async def _mapped(work: Awaitable[_R]) -> _R:

@@ -28,10 +28,11 @@ from pydantic import ValidationError
 
 from gateway.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from gateway.mcp._lists import Lists, fetch_lists
+from gateway.mcp._status import UpstreamStatus
 from gateway.mcp._transport import open_transport
 from gateway.settings import McpServerSettings
 
-__all__ = ["Upstream", "UpstreamStatus", "upstream_meta"]
+__all__ = ["Upstream", "upstream_meta"]
 
 _log = logging.getLogger("bitrouter.mcp")
 _LIST_CHANGED = (
@@ -40,18 +41,6 @@ _LIST_CHANGED = (
     types.ResourceListChangedNotification,
 )
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True)
-class UpstreamStatus:
-    """A snapshot of one upstream's health."""
-
-    name: str
-    transport: str
-    connected: bool
-    error: str | None
-    connections: int
-    tools: int
 
 
 @dataclass

@@ -10,7 +10,8 @@ Families and what they count with:
 
   Neither vendor publishes its tokenizer; both split text into more pieces than cl100k_base,
   and the factors err high so a spending reservation is not undercut. The factor is applied
-  once, to the whole count (text, or the prompt total below).
+  once, to the whole count (text, or the prompt total below). :func:`family_scale` gives the
+  factor without loading the vocabulary (a stream's running cost is scaled with it).
 
 A prompt is a list of OpenAI Chat Completions messages (other wire formats are converted to it
 first) and is counted like OpenAI's cookbook does it:
@@ -35,6 +36,7 @@ from gateway.tokenizer._count import (
     TOOL_DEFINITION_TOKENS,
     count_prompt_tokens,
     count_text_tokens,
+    family_scale,
 )
 
 __all__ = [
@@ -46,4 +48,5 @@ __all__ = [
     "TOOL_DEFINITION_TOKENS",
     "count_prompt_tokens",
     "count_text_tokens",
+    "family_scale",
 ]

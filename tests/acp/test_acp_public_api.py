@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -36,6 +38,22 @@ def test_the_public_api_is_declared_and_documented() -> None:
 
 async def _nobody(header: str | None) -> object:
     raise AssertionError("not called")
+
+
+def test_without_agents_the_acp_sdk_is_not_loaded(tmp_path: Path) -> None:
+    probe = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from gateway.acp import AcpFace, MemorySpendGuard\n"
+        "from gateway.settings import settings_from_mapping\n"
+        "AcpFace(settings_from_mapping({}, Path(sys.argv[1]), environ={}), authenticate=None,\n"
+        "        spend=MemorySpendGuard(), session_token=None, gateway_url='http://gw')\n"
+        "print(sorted(m for m in sys.modules if m == 'acp' or m.startswith('acp.')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
 
 
 async def _no_token(principal: object) -> str:

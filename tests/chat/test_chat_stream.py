@@ -8,6 +8,7 @@ import pytest
 from gateway.chat import ChatStream, MemorySpendGuard
 from gateway.openai_wire import ChatRequest, parse_chat_request
 from gateway.tokenizer import count_text_tokens
+from gateway.tokenizer._encoding import cl100k_base
 
 
 def chat(**extra: Any) -> ChatRequest:
@@ -125,6 +126,21 @@ async def test_a_stream_is_cut_off_before_it_passes_the_reservation(kit: Any) ->
     assert last["usage"]["completion_tokens"] == delivered
     assert spend.spent == last["usage"]["cost_micro_usd"] <= budget
     assert spend.records[-1].outcome == "length_cut"
+
+
+@pytest.mark.req("CHAT-6")
+async def test_a_stream_far_from_its_reservation_is_metered_without_the_vocabulary(
+    kit: Any,
+) -> None:
+    # The vocabulary is loaded only when a stream's bytes could pass what is reserved (or the
+    # upstream reports no usage); the family's scale alone comes without it.
+    cl100k_base.cache_clear()
+    script = kit.Script().on("cheap", kit.chunks(["Once", " upon", " a time"], usage=(9, 4)))
+    svc, spend, client = kit.service(script)
+    async with client:
+        chunks = await drain(await svc.stream(kit.Caller(), chat(max_tokens=64), request_id="r"))
+    assert cl100k_base.cache_info().currsize == 0
+    assert chunks[-1]["usage"]["cost_micro_usd"] == 9 * 1 + 4 * 4 == spend.spent
 
 
 @pytest.mark.req("CHAT-6")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 import gateway.ledger as ledger_pkg
@@ -21,6 +25,24 @@ def test_public_api_is_exactly_all() -> None:
         value = getattr(ledger_pkg, name)
         if isinstance(value, type) or (callable(value) and hasattr(value, "__code__")):
             assert value.__doc__, name
+
+
+def test_a_sqlite_ledger_does_not_load_the_postgres_driver(tmp_path: Path) -> None:
+    probe = (
+        "import sys, trio\n"
+        "from gateway.ledger import open_ledger\n"
+        "async def main():\n"
+        "    async with open_ledger('sqlite:///' + sys.argv[1]) as ledger:\n"
+        "        print(type(ledger).__name__, 'psycopg' in sys.modules)\n"
+        "trio.run(main)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "ledger.db")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == ["Ledger", "False"]
 
 
 @pytest.mark.req("SPEND-1")

@@ -85,6 +85,39 @@ async def test_without_a_valid_token_the_answer_is_a_real_401(
     assert refused.group_contains(MCPError, depth=None)
 
 
+@pytest.mark.req("MCP-EP-1")
+async def test_the_first_requests_to_a_face_without_upstreams_are_all_answered(
+    start_gateway: StartGateway, mint: Mint
+) -> None:
+    # Without upstream servers the SDK's server starts with the first request; requests that
+    # arrive together while it starts all wait for that one start.
+    gw = await start_gateway(servers=())
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        },
+    }
+    headers = {"accept": "application/json, text/event-stream", "authorization": f"Bearer {mint()}"}
+    answers: list[httpx.Response] = []
+    async with httpx.AsyncClient(timeout=10) as http:
+
+        async def initialize() -> None:
+            answers.append(await http.post(gw.url, json=body, headers=headers))
+
+        async with trio.open_nursery() as nursery:
+            for _ in range(8):
+                nursery.start_soon(initialize)
+    assert [a.status_code for a in answers] == [200] * 8
+    assert all("serverInfo" in a.text and '"bitrouter"' in a.text for a in answers)
+    async with connect(gw.url, mint()) as client:
+        assert {"chat", "balance"} <= {t.name for t in (await client.list_tools()).tools}
+
+
 @pytest.mark.req("MCP-EP-3")
 async def test_host_header_must_be_loopback_or_allowed(
     start_gateway: StartGateway, mint: Mint

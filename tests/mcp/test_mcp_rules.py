@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,6 +103,33 @@ def test_public_api_is_declared_and_documented() -> None:
         "ToolPrice",
         "UpstreamStatus",
     }
+
+
+_LAZY_PROBE = """
+import sys, trio
+from pathlib import Path
+from gateway.mcp import McpFace, MemorySpendGuard
+from gateway.settings import settings_from_mapping
+
+face = McpFace(settings_from_mapping({}, Path(sys.argv[1]), environ={}), authenticate=None,
+               check_tool=lambda principal, name: None, spend=MemorySpendGuard(), tools=None)
+print("mcp_types" in sys.modules, "mcp" in sys.modules)
+tools = trio.run(face.list_tools_for, None)
+print(len(tools), "mcp_types" in sys.modules, "mcp" in sys.modules)
+"""
+
+
+def test_without_upstreams_the_sdk_waits_for_the_first_request(tmp_path: Path) -> None:
+    # The SDK's server (with starlette, uvicorn, anyio) is started by the first request to /mcp
+    # (tests/mcp/test_mcp_face.py serves faces without upstreams); a tool listing needs only the
+    # wire types.
+    probe = subprocess.run(
+        [sys.executable, "-c", _LAZY_PROBE, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.split("\n")[:2] == ["False False", "4 True False"]
 
 
 def test_every_mcp_requirement_has_a_test_and_every_tag_a_requirement() -> None:
