@@ -101,6 +101,8 @@ class AuthorityBook:
         self._locks: dict[str, trio.Lock] = {}
         self._blocks: dict[str, tuple[str, AuthorityState | None]] = {}
         self._mirrored: dict[str, AuthorityLimits] = {}
+        # Bumped by ``forget``: a read that started before a payment must not be cached after it.
+        self._epochs: dict[str, int] = {}
 
     async def find_agent(self, identity: str, owner: str | None = None) -> AgentRecord | None:
         """Where ``identity``'s authority lives: the home's own agent, the token's ``owner``
@@ -141,6 +143,7 @@ class AuthorityBook:
             if cached is not None and not fresh and trio.current_time() < cached.fresh_until:
                 return cached.value
             record = await self.find_agent(identity, owner)
+            epoch = None if record is None else self._epochs.get(record.authority, 0)
             try:
                 value = None if record is None else await self.refresh(record)
             except ChainError:
@@ -151,12 +154,14 @@ class AuthorityBook:
                 return cached.value
             if value is not None and value.state is None and value.limits is None:
                 value = None  # an agent key without any grant: not an on-chain agent (yet)
-            self._cache[identity] = _Cached(value, trio.current_time() + self._ttl)
+            if record is None or self._epochs.get(record.authority, 0) == epoch:
+                self._cache[identity] = _Cached(value, trio.current_time() + self._ttl)
             return value
 
     async def refresh(self, record: AgentRecord) -> Resolved:
         """Read the authority from the chain now and mirror it into the ledger."""
         key = record.authority
+        epoch = self._epochs.get(key, 0)
         # The ledger before the chain: see the module docstring.
         row = None if self._ledger is None else await self._ledger.authority(key)
         backend = await self._pool.get(record.chain)
@@ -189,8 +194,19 @@ class AuthorityBook:
             await self._mirror(limits)
         code = None if blocked is None else blocked[0]
         resolved = Resolved(record, state, limits, payee_is_ours, code)
-        self._remember(key, resolved)
+        if self._epochs.get(key, 0) == epoch:
+            self._remember(key, resolved)
         return resolved
+
+    def forget(self, authority: str) -> None:
+        """A payment under ``authority`` landed: what is cached of it is stale, so the next
+        look-up reads the chain (and reads already under way are not cached)."""
+        self._epochs[authority] = self._epochs.get(authority, 0) + 1
+        for identity, cached in list(self._cache.items()):
+            if identity == authority or (
+                cached.value is not None and cached.value.agent.authority == authority
+            ):
+                del self._cache[identity]
 
     def _remember(self, key: str, resolved: Resolved) -> None:
         now = trio.current_time()

@@ -11,6 +11,7 @@ import trio
 
 from gateway.chains._interface import ChainBackend, ChainFamily
 from gateway.errors import ConfigError
+from gateway.failpoints import Failpoints
 from gateway.identity import Keystore, Principal, parse_account
 from gateway.ledger import AuthorityLimits, Ledger
 from gateway.onchain._authorities import AuthorityBook
@@ -80,6 +81,7 @@ class Onchain:
                 settings=settings.settlement,
                 clock=clock,
                 lock_path=store_path.with_name(store_path.name + ".lock"),
+                failpoints=Failpoints(settings.failpoints),
             )
         )
 

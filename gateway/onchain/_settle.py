@@ -17,6 +17,10 @@ the settlement ``refused`` and blocks the agent at once; its charges stay unsett
 ``ledger reconcile`` reports them as unpaid. An unreachable chain leaves the settlement to the
 next cycle.
 
+Two failpoints (``gateway/failpoints.py``) mark the windows a crash test kills the gateway in:
+``settlement.before_pay`` (journalled, not sent) and ``settlement.after_pay`` (paid, not
+recorded).
+
 One worker per journal settles: the worker holds an exclusive lock on ``<journal>.lock``
 (several server processes share a home); the others wait and take over if it stops.
 """
@@ -37,6 +41,7 @@ import trio
 
 from gateway.chains._interface import ChainBackend
 from gateway.errors import ChainError, GatewayError
+from gateway.failpoints import Failpoints
 from gateway.ledger import Ledger, UnsettledCharge
 from gateway.onchain._authorities import AuthorityBook, Resolved
 from gateway.onchain._parties import Parties, key_address, key_secret
@@ -113,8 +118,10 @@ class Settler:
         settings: SettlementSettings,
         clock: Callable[[], float],
         lock_path: Path,
+        failpoints: Failpoints | None = None,
     ) -> None:
         self._lock_path = lock_path
+        self._failpoints = failpoints or Failpoints()
         # True while this worker holds the journal's lock (and so is the one that settles).
         self.active = False
         self._ledger = ledger
@@ -156,6 +163,9 @@ class Settler:
         interval, so one of them takes over when the settling process stops.
         """
         task_status.started()
+        if armed := self._failpoints.armed:
+            listed = ", ".join(f"{name}={action}" for name, action in sorted(armed.items()))
+            _log.warning("settlement: failpoints armed (fault injection for tests): %s", listed)
         while True:
             with _exclusive(self._lock_path) as mine:
                 if mine:
@@ -300,6 +310,8 @@ class Settler:
 
     async def record(self, record: SettlementRecord, tx_id: str) -> SettlementRecord:
         """The payment is on-chain: journal it, mark its charges settled, journal that."""
+        # Before the journal shows it settled, so that no view shows it with a stale authority.
+        self._book.forget(record.authority)
         now = self._clock()
         await self._store.finish(record.reference, "paid", now, tx_id=tx_id)
         await self._ledger.mark_settled(record.charge_ids, tx_id)
@@ -308,6 +320,7 @@ class Settler:
 
     async def send(self, record: SettlementRecord) -> SettlementRecord:
         """Pay, then record; a refusal blocks the agent; an unreachable chain waits."""
+        await self._failpoints.reach("settlement.before_pay")
         try:
             tx_id = await self.pay(record)
         except ChainError as exc:
@@ -318,6 +331,7 @@ class Settler:
                 self._quiet_until = trio.current_time() + self._settings.interval_seconds
                 return record
             return await self._refused(record, exc)
+        await self._failpoints.reach("settlement.after_pay")
         return await self.record(record, tx_id)
 
     async def _look_up(self, record: SettlementRecord, exc: ChainError) -> SettlementRecord:

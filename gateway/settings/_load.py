@@ -1,4 +1,8 @@
-"""Reading ``bitrouter.yaml``: ``${ENV}`` references, the home's ``.env``, one-line errors."""
+"""Reading ``bitrouter.yaml``: ``${ENV}`` references, the home's ``.env``, one-line errors.
+
+From the environment it also captures provider keys (``Settings.environment``) and the
+failpoints armed by ``BITROUTER_FAILPOINTS`` (``Settings.failpoints``, a testing facility).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import yaml
 from pydantic import SecretStr, ValidationError
 
 from gateway.errors import ConfigError
+from gateway.failpoints import ENVIRONMENT_VARIABLE, parse_failpoints
 from gateway.settings._home import resolve_home
 from gateway.settings._schema import Settings
 
@@ -87,13 +92,21 @@ def settings_from_mapping(
 ) -> Settings:
     """Settings from an already-parsed mapping (tests, the in-process gateway, the wizard)."""
     env = dict(os.environ if environ is None else environ)
+    # Only the process's own environment arms failpoints, never the home's .env file.
+    failpoints = parse_failpoints(env.get(ENVIRONMENT_VARIABLE, ""))
     env = {**read_dotenv(home / ".env"), **env}
     if "home" in data:
         raise ConfigError(f"{source}: home: unknown key (the home is where the file lives)")
+    if "failpoints" in data:
+        raise ConfigError(
+            f"{source}: failpoints: unknown key (failpoints are armed by {ENVIRONMENT_VARIABLE})"
+        )
     expanded = _expand(dict(data), env, "", source)
     captured = {k: SecretStr(v) for k, v in env.items() if _CAPTURED.match(k) and v}
     try:
-        return Settings.model_validate({**expanded, "home": home, "environment": captured})
+        return Settings.model_validate(
+            {**expanded, "home": home, "environment": captured, "failpoints": failpoints}
+        )
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source)) from None
 

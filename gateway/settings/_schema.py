@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from gateway.failpoints import FailpointAction
+
 __all__ = [
     "AcpAgentSettings",
     "AuthSettings",
@@ -257,6 +259,9 @@ class Settings(_Section):
     # Provider credentials found in the environment and the home's .env (``*_API_KEY`` and
     # ``*_BASE_URL``), captured at load so that nothing else reads the environment.
     environment: dict[str, SecretStr] = Field(default_factory=dict)
+    # Failpoints armed by ``BITROUTER_FAILPOINTS`` in the process environment (a testing
+    # facility: see gateway/failpoints.py); never read from bitrouter.yaml.
+    failpoints: dict[str, FailpointAction] = Field(default_factory=dict)
 
     @property
     def database_url(self) -> str:
