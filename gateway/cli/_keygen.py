@@ -110,7 +110,10 @@ def keygen(
     budget_range: Annotated[
         str | None, typer.Option("--budget-range", help="rounds:N or duration:SECONDS.")
     ] = None,
-    chain: Annotated[str, typer.Option(help="Sign as the solana (Ed25519) or evm key.")] = "solana",
+    chain: Annotated[
+        str,
+        typer.Option(help="Sign as the solana (Ed25519) or evm key (tempo: the evm key)."),
+    ] = "solana",
     agent: Annotated[
         str | None, typer.Option(help="Sign with this agent's key instead of the master key.")
     ] = None,
@@ -122,8 +125,8 @@ def keygen(
     """Print a self-signed token and save it under --name."""
     if scope not in ("api", "admin"):
         raise BadRequest("--scope must be 'api' or 'admin'", param="scope")
-    if chain not in ("solana", "evm"):
-        raise BadRequest("--chain must be 'solana' or 'evm'", param="chain")
+    if chain not in ("solana", "evm", "tempo"):
+        raise BadRequest("--chain must be 'solana', 'evm' or 'tempo'", param="chain")
     if budget_scope not in (None, "session", "account"):
         raise BadRequest("--budget-scope must be 'session' or 'account'", param="budget_scope")
     if budget is None and (budget_scope or budget_range):

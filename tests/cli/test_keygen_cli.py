@@ -116,6 +116,9 @@ async def test_keygen_with_an_agent_key(cli: Run, master_home: Path) -> None:
     assert result.exit_code == 0, result.output
     principal = await verify(master_home, result.stdout.strip())
     assert principal.identity == agent.caip10("evm") and principal.agent == "my-coding-agent"
+    tempo = cli("keygen", "--name", "agent2", "--agent", "my-coding-agent", "--chain", "tempo")
+    assert tempo.exit_code == 0, tempo.output
+    assert (await verify(master_home, tempo.stdout.strip())).identity == agent.caip10("evm")
     missing = cli("keygen", "--name", "x", "--agent", "nobody")
     assert isinstance(missing.exception, KeystoreError)
     assert "no agent key labelled 'nobody'" in missing.exception.message
