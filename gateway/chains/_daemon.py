@@ -24,7 +24,14 @@ from pathlib import Path
 
 from gateway.errors import ChainError
 
-__all__ = ["ensure_node", "node_dir", "running_node", "stop_node", "write_node_file"]
+__all__ = [
+    "ensure_node",
+    "ever_started",
+    "node_dir",
+    "running_node",
+    "stop_node",
+    "write_node_file",
+]
 
 _START_TIMEOUT = 30.0
 
@@ -34,6 +41,11 @@ def node_dir(home: Path, name: str) -> Path:
     path = home / "chains" / name
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
+
+
+def ever_started(home: Path, name: str) -> bool:
+    """Whether node ``name`` was ever started in ``home`` (its log exists; nothing is created)."""
+    return (home / "chains" / name / "node.log").exists()
 
 
 def write_node_file(state_dir: Path, url: str) -> None:

@@ -143,6 +143,10 @@ class AuthorityBook:
             if cached is not None and not fresh and trio.current_time() < cached.fresh_until:
                 return cached.value
             record = await self.find_agent(identity, owner)
+            if record is not None and self._pool.never_started(record.chain):
+                # A home that never made a wallet on its embedded chain has no grant there:
+                # an agent key's call does not start the node just to learn that.
+                record = None
             epoch = None if record is None else self._epochs.get(record.authority, 0)
             try:
                 value = None if record is None else await self.refresh(record)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 
 import trio
 
-from gateway.chains._daemon import running_node
+from gateway.chains._daemon import ever_started, running_node
 from gateway.chains._interface import ChainBackend, ChainFamily
 from gateway.settings import Settings
 
@@ -35,6 +35,14 @@ class ChainPool:
         self._locks = {chain: trio.Lock() for chain in CHAINS}
         self._stack = contextlib.AsyncExitStack()
         self.progress = progress
+
+    def never_started(self, chain: ChainFamily) -> bool:
+        """Whether ``chain`` is embedded and its node was never started in this home — so it
+        holds no wallet and no authority, and there is nothing to read (or start) yet."""
+        section = self._settings.chains.solana if chain == "solana" else self._settings.chains.tempo
+        if chain in self._open or section.mode != "embedded":
+            return False
+        return not ever_started(self._settings.home, chain)
 
     def opened(self) -> tuple[ChainFamily, ...]:
         """The chain families opened so far."""

@@ -110,6 +110,10 @@ async def test_chains_open_only_when_needed(home: Path, ledger: Ledger) -> None:
         master = Keystore(home).master()
         assert await onchain.authority_for(master.caip10("solana")) is None
         assert await onchain.authority_for(master.caip10("evm")) is None
+        # An agent key of a home that never made a wallet: no grant, and no node started.
+        agent = Keystore(home).create_agent("never-granted")
+        assert await onchain.authority_for(agent.caip10("solana")) is None
+        assert await onchain.authority_for(agent.caip10("evm")) is None
         assert await onchain.transactions(None) == []
         report = await onchain.settle_now()
         assert (report.payments, report.recovered) == (0, 0)
