@@ -66,6 +66,7 @@ from gateway.ledger._views import (
     UsagePage,
     UsageRecord,
 )
+from gateway.ledger._wal import enable_wal
 
 __all__ = [
     "AuthorityLimits",
@@ -92,6 +93,7 @@ __all__ = [
     "UnsettledCharge",
     "UsagePage",
     "UsageRecord",
+    "enable_wal",
     "format_usd",
     "open_ledger",
 ]

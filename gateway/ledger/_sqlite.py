@@ -35,6 +35,7 @@ from gateway.ledger._sqlite_loop import LoopConnection, SqliteDb
 from gateway.ledger._sqlschema import MIGRATIONS, migration_sql
 from gateway.ledger._sqlstore import SqlStore
 from gateway.ledger._sqltx import SqlTx
+from gateway.ledger._wal import enable_wal
 
 __all__ = ["SqliteStore", "sqlite_path"]
 
@@ -62,8 +63,7 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
-    # WAL is a property of the file; setting it again is a no-op.
-    conn.execute("PRAGMA journal_mode = WAL")
+    enable_wal(conn)  # WAL is a property of the file; setting it again is a no-op
     conn.execute("BEGIN IMMEDIATE")
     done = False
     try:
