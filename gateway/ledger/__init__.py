@@ -40,6 +40,7 @@ from gateway.ledger._hold import Hold
 from gateway.ledger._ledger import Ledger
 from gateway.ledger._open import open_ledger
 from gateway.ledger._rules import format_usd
+from gateway.ledger._sqlite_open import enable_wal, setup_lock
 from gateway.ledger._types import (
     AuthorityLimits,
     BudgetRange,
@@ -66,7 +67,6 @@ from gateway.ledger._views import (
     UsagePage,
     UsageRecord,
 )
-from gateway.ledger._wal import enable_wal
 
 __all__ = [
     "AuthorityLimits",
@@ -96,4 +96,5 @@ __all__ = [
     "enable_wal",
     "format_usd",
     "open_ledger",
+    "setup_lock",
 ]

@@ -32,10 +32,10 @@ import trio
 
 from gateway.errors import ConfigError
 from gateway.ledger._sqlite_loop import LoopConnection, SqliteDb
+from gateway.ledger._sqlite_open import enable_wal, setup_lock
 from gateway.ledger._sqlschema import MIGRATIONS, migration_sql
 from gateway.ledger._sqlstore import SqlStore
 from gateway.ledger._sqltx import SqlTx
-from gateway.ledger._wal import enable_wal
 
 __all__ = ["SqliteStore", "sqlite_path"]
 
@@ -122,13 +122,14 @@ class SqliteStore(SqlStore):
 
         def setup() -> SqliteStore:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fresh = not path.exists()
-            writer = _connect(path, read_only=False)
-            if fresh:
-                path.chmod(0o600)
-            _migrate(writer)
-            readers_ = [_connect(path, read_only=True) for _ in range(readers)]
-            return cls(path, writer, readers_, LoopConnection.open(path))
+            with setup_lock(path):
+                fresh = not path.exists()
+                writer = _connect(path, read_only=False)
+                if fresh:
+                    path.chmod(0o600)
+                _migrate(writer)
+                readers_ = [_connect(path, read_only=True) for _ in range(readers)]
+                return cls(path, writer, readers_, LoopConnection.open(path))
 
         try:
             return await trio.to_thread.run_sync(setup)

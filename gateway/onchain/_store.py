@@ -18,7 +18,7 @@ import trio
 
 from gateway.chains._interface import ChainFamily
 from gateway.errors import ConfigError
-from gateway.ledger import enable_wal
+from gateway.ledger import enable_wal, setup_lock
 from gateway.onchain._types import AgentRecord, SettlementRecord, SettlementStatus
 
 __all__ = ["SettlementStore"]
@@ -119,14 +119,17 @@ class SettlementStore:
 
         def connect() -> sqlite3.Connection:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-            enable_wal(conn)
-            conn.execute("PRAGMA synchronous=FULL")
-            # One write transaction taken at once (BEGIN IMMEDIATE waits for the lock): in
-            # autocommit each CREATE would read, then upgrade to a write — which SQLite refuses
-            # at once, without waiting, when another process starting on the home does too.
-            conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
-            return conn
+            with setup_lock(path):  # gateways starting together on one home: one at a time
+                conn = sqlite3.connect(
+                    path, check_same_thread=False, isolation_level=None, timeout=10
+                )
+                enable_wal(conn)
+                conn.execute("PRAGMA synchronous=FULL")
+                # One write transaction taken at once (BEGIN IMMEDIATE waits for the lock): in
+                # autocommit each CREATE would read, then upgrade to a write, which SQLite
+                # refuses at once while another connection (a settling process) reads.
+                conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+                return conn
 
         try:
             return cls(await trio.to_thread.run_sync(connect))
