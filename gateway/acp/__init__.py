@@ -16,8 +16,8 @@ Typical wiring (the composition root)::
 """
 
 from gateway.acp._face import AcpFace
-from gateway.acp._memory_spend import MemoryHold, MemorySpendGuard
 from gateway.acp._ports import Authenticate, SessionToken, SpendGuard
+from gateway.metering import MemoryHold, MemorySpendGuard
 
 __all__ = [
     "AcpFace",

@@ -9,10 +9,10 @@ Typical wiring (the composition root)::
 """
 
 from gateway.mcp._face import McpFace
-from gateway.mcp._memory_spend import MemoryHold, MemorySpendGuard
 from gateway.mcp._ports import Authenticate, CheckTool, GatewayTools, SpendGuard
 from gateway.mcp._pricing import ToolPrice
 from gateway.mcp._status import UpstreamStatus
+from gateway.metering import MemoryHold, MemorySpendGuard
 
 __all__ = [
     "Authenticate",

@@ -8,14 +8,13 @@ the ledger's spending guard, the router), and tests inject doubles.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from gateway.errors import Forbidden
 from gateway.identity import Principal
+from gateway.metering import HoldT, SpendGuard
 
 __all__ = ["Authenticate", "CheckTool", "GatewayTools", "HoldT", "SpendGuard", "visible"]
-
-HoldT = TypeVar("HoldT")
 
 Authenticate = Callable[[str | None], Awaitable[Principal]]
 """``authenticate(authorization_header)``: the caller, or AuthError (401) / Forbidden (403)."""
@@ -31,35 +30,6 @@ def visible(check_tool: CheckTool, principal: Principal, name: str) -> bool:
     except Forbidden:
         return False
     return True
-
-
-class SpendGuard(Protocol[HoldT]):
-    """Reserve before a paid call, then charge what it cost or release it (amounts in µUSD)."""
-
-    async def reserve(
-        self,
-        principal: Principal,
-        *,
-        kind: str,
-        subject: str,
-        amount: int,
-        tokens: int,
-        request_id: str,
-    ) -> HoldT:
-        """Hold ``amount`` against every limit of the caller.
-
-        Raises:
-            SpendingError: a limit refuses it (402); nothing was held.
-        """
-        ...
-
-    async def settle(self, hold: HoldT, cost: int, usage: dict[str, Any]) -> None:
-        """Charge ``cost`` (at most the held amount), release the rest, record ``usage``."""
-        ...
-
-    async def cancel(self, hold: HoldT, usage: dict[str, Any] | None) -> None:
-        """Release the hold without charging (the call did not complete)."""
-        ...
 
 
 class GatewayTools(Protocol):

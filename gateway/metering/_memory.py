@@ -1,7 +1,9 @@
 """An in-memory :class:`SpendGuard` with one settable cap per identity (tests, demos).
 
 It keeps the rule the real ledger keeps: held plus spent never passes the cap, so concurrent
-calls cannot overshoot it, and a charge never exceeds its hold.
+calls cannot overshoot it, and a charge never exceeds its hold. The MCP and ACP faces take it
+in tests; model and tool calls of a test gateway can share one instance with the ACP face, so
+that a caller's whole spending is visible in one ``usage`` list.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class MemorySpendGuard:
     spent: dict[str, int] = field(default_factory=dict)
     held: dict[str, int] = field(default_factory=dict)
     usage: list[dict[str, Any]] = field(default_factory=list)
+    released: list[MemoryHold] = field(default_factory=list)
 
     async def reserve(
         self,
@@ -63,18 +66,22 @@ class MemorySpendGuard:
         charged = min(cost, hold.amount)
         self.held[hold.identity] -= hold.amount
         self.spent[hold.identity] = self.spent.get(hold.identity, 0) + charged
-        self.usage.append(self._line(hold, charged, usage))
+        self.usage.append(
+            {
+                **usage,
+                "identity": hold.identity,
+                "kind": hold.kind,
+                "subject": hold.subject,
+                "request_id": hold.request_id,
+                "cost_micro_usd": charged,
+            }
+        )
 
     async def cancel(self, hold: MemoryHold, usage: dict[str, Any] | None) -> None:
         """Release the hold without charging."""
         self.held[hold.identity] -= hold.amount
+        self.released.append(hold)
 
-    def _line(self, hold: MemoryHold, cost: int, usage: dict[str, Any]) -> dict[str, Any]:
-        return {
-            **usage,
-            "identity": hold.identity,
-            "kind": hold.kind,
-            "subject": hold.subject,
-            "request_id": hold.request_id,
-            "cost_micro_usd": cost,
-        }
+    def open_holds(self, identity: str) -> int:
+        """µUSD still held for ``identity`` (0 once every reservation is settled or released)."""
+        return self.held.get(identity, 0)
