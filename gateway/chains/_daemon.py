@@ -28,6 +28,7 @@ __all__ = [
     "ensure_node",
     "ever_started",
     "node_dir",
+    "pid_alive",
     "running_node",
     "stop_node",
     "write_node_file",
@@ -55,14 +56,19 @@ def write_node_file(state_dir: Path, url: str) -> None:
     os.replace(tmp, state_dir / "node.json")
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (an exited child nobody reaped yet, a zombie, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
 
 
 def running_node(home: Path, name: str) -> str | None:
@@ -73,7 +79,7 @@ def running_node(home: Path, name: str) -> str | None:
     except (OSError, ValueError):
         return None
     pid, url = data.get("pid"), data.get("url")
-    if isinstance(pid, int) and isinstance(url, str) and _alive(pid):
+    if isinstance(pid, int) and isinstance(url, str) and pid_alive(pid):
         return url
     return None
 
@@ -129,11 +135,11 @@ def stop_node(home: Path, name: str) -> bool:
         pid = int(json.loads(info.read_text(encoding="utf-8"))["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return False
-    if not _alive(pid):
+    if not pid_alive(pid):
         return False
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # a node this process started itself
         time.sleep(0.05)

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from gateway.chains._daemon import pid_alive
 from gateway.errors import GatewayError
 from gateway.setup._files import write_atomic
 
@@ -43,20 +44,6 @@ def check_health(url: str, timeout: float = 2.0) -> dict[str, Any] | None:
     if response.status_code != 200 or not isinstance(body, dict) or body.get("status") != "ok":
         return None
     return body
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # an exited child that nobody reaped yet is a zombie: it serves nothing
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state != "Z"
 
 
 def _is_gateway(pid: int) -> bool:
@@ -118,7 +105,7 @@ class ServerProcess:
             pid = int(self.pid_path.read_text(encoding="ascii").strip())
         except (OSError, ValueError):
             return None
-        if _alive(pid) and _is_gateway(pid):
+        if pid_alive(pid) and _is_gateway(pid):
             return pid
         self.pid_path.unlink(missing_ok=True)
         return None
@@ -153,11 +140,11 @@ class ServerProcess:
                 return None
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + timeout
-            while _alive(pid) and time.monotonic() < deadline:
+            while pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(_POLL / 2)
-            if _alive(pid):
+            if pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
-                while _alive(pid):
+                while pid_alive(pid):
                     time.sleep(_POLL / 2)
             self.pid_path.unlink(missing_ok=True)
             return pid
@@ -204,9 +191,9 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             health = check_health(self.url, timeout=1.0)
-            if health is not None and _alive(pid):
+            if health is not None and pid_alive(pid):
                 return ServerStatus(self.url, pid, health, self.log_path)
-            if not _alive(pid):
+            if not pid_alive(pid):
                 self.pid_path.unlink(missing_ok=True)
                 raise GatewayError(f"the server exited: {self._last_log_line()}")
             time.sleep(_POLL)
