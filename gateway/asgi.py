@@ -1,4 +1,5 @@
-"""Small ASGI pieces of the ``/acp`` endpoint: headers, bodies, errors in the OpenAI shape."""
+"""Small ASGI pieces the faces share (``/v1`` routes, ``/mcp``, ``/acp``): the callable types,
+headers, bodies, errors in the OpenAI shape, and the lifespan answer of a face served alone."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import orjson
 from gateway.errors import AuthError, GatewayError, PayloadTooLarge
 
 __all__ = [
+    "ASGIApp",
+    "Message",
     "Receive",
     "Scope",
     "Send",
@@ -26,6 +29,7 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def header(scope: Scope, name: str) -> str | None:
@@ -87,7 +91,8 @@ async def send_error(send: Send, error: GatewayError) -> None:
 
 
 async def answer_lifespan(receive: Receive, send: Send) -> None:
-    """Answer ``lifespan`` (only when the face is served on its own, e.g. in tests)."""
+    """Answer ``lifespan``: only the top-level app gets it, but a face may also be served on its
+    own (tests, a dedicated process)."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":

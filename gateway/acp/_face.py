@@ -16,13 +16,13 @@ from typing import Any
 
 import trio
 
-from gateway.acp._asgi import Receive, Scope, Send, answer_lifespan, query_value
 from gateway.acp._card import AgentCard
 from gateway.acp._connection import Connection
 from gateway.acp._http import serve_http
 from gateway.acp._ports import Authenticate, SessionToken, SpendGuard
 from gateway.acp._session import SessionServices
 from gateway.acp._websocket import serve_websocket
+from gateway.asgi import Receive, Scope, Send, answer_lifespan, query_value
 from gateway.errors import BadRequest, ConfigError, GatewayError, NotFound, UpstreamUnavailable
 from gateway.identity import Principal
 from gateway.settings import Settings

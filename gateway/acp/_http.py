@@ -19,11 +19,11 @@ from typing import Protocol
 
 import trio
 
-from gateway.acp._asgi import Receive, Scope, Send, header, read_body, send_error, send_json
 from gateway.acp._card import AgentCard
 from gateway.acp._connection import Connection
 from gateway.acp._jsonrpc import decode, encode, is_request, result_response
 from gateway.acp._outbox import Outbox, OutboxClosed
+from gateway.asgi import Receive, Scope, Send, header, read_body, send_error, send_json
 from gateway.errors import (
     BadRequest,
     GatewayError,

@@ -12,11 +12,11 @@ from __future__ import annotations
 import orjson
 import trio
 
-from gateway.acp._asgi import Receive, Scope, Send, header
 from gateway.acp._connection import Connection
 from gateway.acp._http import Endpoint
 from gateway.acp._jsonrpc import RpcError, decode, error_response
 from gateway.acp._outbox import OutboxClosed
+from gateway.asgi import Receive, Scope, Send, header
 from gateway.errors import AuthError, GatewayError
 
 __all__ = ["serve_websocket"]

@@ -8,6 +8,7 @@ from typing import cast
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
+from gateway.asgi import ASGIApp
 from gateway.errors import GatewayError
 from gateway.http import (
     _admin,
@@ -20,7 +21,7 @@ from gateway.http import (
     _usage,
 )
 from gateway.http._fastchat import FastChat
-from gateway.http._mounts import ASGIApp, Mounts
+from gateway.http._mounts import Mounts
 from gateway.http._observe import ObserveMiddleware
 from gateway.http._respond import on_gateway_error, on_http_exception, on_unexpected
 from gateway.metrics import Metrics

@@ -11,8 +11,7 @@ the call (the stream is closed shielded, so what was delivered is charged).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 import trio
@@ -28,13 +27,10 @@ if TYPE_CHECKING:
     from gateway.chat import ChatStream
     from gateway.runtime import Runtime
 
+from gateway.asgi import ASGIApp, Message, Receive, Scope, Send
+
 __all__ = ["CHAT_PATH", "FastChat"]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 CHAT_PATH = "/v1/chat/completions"
 _BODY_TIMEOUT = 60.0  # Quart's BODY_TIMEOUT, which the Quart route applied

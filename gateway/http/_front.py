@@ -17,23 +17,18 @@ import http
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from wsgiref.handlers import format_date_time
 
 import trio
 
+from gateway.asgi import ASGIApp, Message, Scope
 from gateway.http._fastchat import CHAT_PATH
 
-__all__ = ["ASGIApp", "Front", "Handoff", "parse_head"]
+__all__ = ["Front", "Handoff", "parse_head"]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-ASGIApp = Callable[
-    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
-    Awaitable[None],
-]
 Handoff = Callable[[trio.abc.HalfCloseableStream], Awaitable[None]]
 
 _TARGET = CHAT_PATH.encode()

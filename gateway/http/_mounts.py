@@ -6,17 +6,11 @@ runtime (in the app's nursery), and here only HTTP and WebSocket requests are di
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
 from quart import Quart
 
-__all__ = ["Mounts"]
+from gateway.asgi import ASGIApp, Receive, Scope, Send
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+__all__ = ["Mounts"]
 
 
 def _under(path: str, prefix: str) -> bool:

@@ -19,8 +19,9 @@ from hypercorn.typing import ConnectionState
 from hypercorn.utils import ShutdownError, raise_shutdown, repr_socket_addr, wrap_app
 from quart_trio import QuartTrio
 
+from gateway.asgi import ASGIApp
 from gateway.http._app import create_app
-from gateway.http._front import ASGIApp, Front
+from gateway.http._front import Front
 from gateway.settings import Settings
 
 __all__ = ["hypercorn_config", "serve", "serve_app"]
